@@ -1,0 +1,19 @@
+# One interface target carries the project's warning flags; every voxgate target links it.
+add_library(voxgate_warnings INTERFACE)
+# Designated initializers that leave members at their defaults are the point of them;
+# -Wextra would flag each one.
+target_compile_options(voxgate_warnings INTERFACE -Wall -Wextra -Wpedantic
+                       -Wno-missing-field-initializers)
+if(VOXGATE_WERROR)
+  target_compile_options(voxgate_warnings INTERFACE -Werror)
+endif()
+
+# voxgate_module(<name> SOURCES ... DEPS ...): a module folder under src/ as a static
+# library voxgate_<name> (alias voxgate::<name>), with src/ as its include root.
+function(voxgate_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(voxgate_${name} STATIC ${ARG_SOURCES})
+  add_library(voxgate::${name} ALIAS voxgate_${name})
+  target_include_directories(voxgate_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(voxgate_${name} PUBLIC ${ARG_DEPS} PRIVATE voxgate_warnings)
+endfunction()

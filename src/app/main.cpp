@@ -1,0 +1,44 @@
+// The voxgate executable: one binary, subcommands (DESIGN.md §4). Only `serve` exists
+// so far; `sim`, `transcribe` and `say` arrive with their stages.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "app/serve.hpp"
+#include "util/version.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"voxgate: answers Twilio phone calls and talks with the caller."};
+  app.set_version_flag("--version", std::string("voxgate ") + voxgate::kVersion);
+  app.require_subcommand(1);
+
+  voxgate::app::ServeCommand serve;
+  auto& overrides = serve.overrides;
+  CLI::App* serve_app = app.add_subcommand("serve", "Serve Twilio webhooks and media streams.");
+  serve_app->add_option("--config", serve.config_path, "TOML config file")
+      ->check(CLI::ExistingFile);
+  serve_app->add_option("--host", overrides.host, "Address to listen on (default 127.0.0.1)");
+  serve_app->add_option("--port", overrides.port, "Port to listen on; 0 picks a free one");
+  serve_app->add_option("--public-base-url", overrides.public_base_url,
+                        "The https URL Twilio reaches this server at (PUBLIC_BASE_URL)");
+  serve_app->add_option("--log-level", overrides.log_level,
+                        "trace, debug, info, warn, error, critical or off");
+  serve_app->add_option("--log-format", overrides.log_format, "text or json");
+  serve_app->add_option("--io-threads", overrides.io_threads, "I/O threads; 0 = one per core");
+  serve_app->add_flag("--allow-unsigned", overrides.allow_unsigned,
+                      "Allow a non-loopback address without TWILIO_AUTH_TOKEN");
+  serve_app->add_flag("--print-config", serve.print_config,
+                      "Print the effective settings (secrets masked) and exit");
+  serve_app->add_option("--port-file", serve.port_file,
+                        "Write the bound port to this file once listening");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors are configuration errors: exit 2, like a bad config file.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  if (serve_app->parsed()) return voxgate::app::serve(serve);
+  return 2;
+}

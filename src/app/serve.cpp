@@ -1,0 +1,220 @@
+#include "app/serve.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/system/system_error.hpp>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "call/call_history.hpp"
+#include "net/http_server.hpp"
+#include "net/phone_routes.hpp"
+#include "net/router.hpp"
+#include "net/service_routes.hpp"
+#include "net/webhook_auth.hpp"
+#include "observe/metrics.hpp"
+#include "twilio/stream_token.hpp"
+#include "util/log.hpp"
+#include "util/version.hpp"
+
+namespace voxgate::app {
+namespace asio = boost::asio;
+using tcp = boost::asio::ip::tcp;
+
+namespace {
+
+class StartupError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+tcp::endpoint resolve_listen_endpoint(const ServerSettings& server) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(server.host == "localhost" ? "127.0.0.1" : server.host, ec);
+  if (!ec) return {address, server.port};
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  const auto results = resolver.resolve(server.host, std::to_string(server.port), ec);
+  if (ec || results.empty()) {
+    throw StartupError("server.host: cannot resolve '" + server.host + "': " + ec.message());
+  }
+  return results.begin()->endpoint();
+}
+
+// Without an auth token nothing is signature-checked, so anyone who can reach the port
+// could drive calls: such a server stays on loopback unless the operator insists.
+void check_security(const Settings& settings, const tcp::endpoint& endpoint) {
+  if (settings.development_mode()) {
+    if (!endpoint.address().is_loopback() && !settings.server.allow_unsigned) {
+      throw StartupError("refusing to listen on " + endpoint.address().to_string() +
+                         " without TWILIO_AUTH_TOKEN: webhooks could not be signature-checked. "
+                         "Set the token, bind to 127.0.0.1, or pass --allow-unsigned.");
+    }
+    return;
+  }
+  if (settings.server.public_base_url.empty()) {
+    throw StartupError(
+        "server.public_base_url: required when TWILIO_AUTH_TOKEN is set, because signatures "
+        "are computed over the public URL Twilio calls (set PUBLIC_BASE_URL).");
+  }
+}
+
+void write_port_file(const std::string& path, unsigned short port) {
+  // Written whole and renamed into place, so a reader never sees half a number.
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << port << '\n';
+    if (!out) throw StartupError("--port-file: cannot write " + temporary);
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) throw StartupError("--port-file: cannot write " + path + ": " + ec.message());
+}
+
+spdlog::level::level_enum log_level(const std::string& name) {
+  return spdlog::level::from_str(name);  // names were validated with the settings
+}
+
+// Stops the io_context if draining takes longer than the deadline.
+class DrainWatchdog {
+ public:
+  explicit DrainWatchdog(asio::io_context& io) : io_(io) {}
+  ~DrainWatchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      finished_ = true;
+    }
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void arm(std::chrono::seconds deadline) {
+    std::lock_guard lock(mutex_);
+    if (thread_.joinable()) return;
+    thread_ = std::thread([this, deadline] {
+      std::unique_lock lock(mutex_);
+      if (changed_.wait_for(lock, deadline, [this] { return finished_; })) return;
+      spdlog::warn("Drain deadline of {} s passed; closing the remaining connections",
+                   deadline.count());
+      io_.stop();
+    });
+  }
+
+ private:
+  asio::io_context& io_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool finished_ = false;
+  std::thread thread_;
+};
+
+int run_server(const Settings& settings, const ServeCommand& command) {
+  const ServerSettings& server_settings = settings.server;
+  const tcp::endpoint endpoint = resolve_listen_endpoint(server_settings);
+  check_security(settings, endpoint);
+
+  if (settings.development_mode()) {
+    spdlog::warn(
+        "DEVELOPMENT MODE: no TWILIO_AUTH_TOKEN, so webhooks and streams are NOT "
+        "signature-checked. Set TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL before taking real calls.");
+  }
+
+  observe::Registry metrics;
+  call::CallHistory history;
+  net::Router router(metrics);
+  const net::WebhookAuth auth({.public_base_url = server_settings.public_base_url,
+                               .auth_token = settings.twilio.auth_token,
+                               .admin_token = server_settings.admin_token},
+                              metrics);
+  std::string stream_secret = settings.effective_stream_secret();
+  if (stream_secret.empty()) stream_secret = twilio::StreamTokenIssuer::random_secret();
+  net::PhoneRoutes phone_routes(
+      {.stream_secret = std::move(stream_secret),
+       .greeting = settings.call.greeting,
+       .streaming_mode =
+           settings.call.mode == "hybrid" ? call::CallMode::kHybrid : call::CallMode::kStreaming},
+      auth, history, metrics);
+  net::ServiceRoutes service_routes(auth, history, metrics);
+  phone_routes.register_routes(router);
+  service_routes.register_routes(router);
+
+  const unsigned n_threads = server_settings.io_threads > 0
+                                 ? static_cast<unsigned>(server_settings.io_threads)
+                                 : std::max(1u, std::thread::hardware_concurrency());
+  asio::io_context io(static_cast<int>(n_threads));
+  net::HttpServer server(
+      io, router,
+      {.max_body_bytes = server_settings.max_body_bytes,
+       .request_timeout = std::chrono::seconds(server_settings.request_timeout_s),
+       .idle_timeout = std::chrono::seconds(server_settings.idle_timeout_s)},
+      metrics);
+  tcp::endpoint bound;
+  try {
+    bound = server.listen(endpoint);
+  } catch (const boost::system::system_error& e) {
+    throw StartupError("cannot listen on " + server_settings.host + ":" +
+                       std::to_string(server_settings.port) + ": " + e.code().message());
+  }
+  if (command.port_file) write_port_file(*command.port_file, bound.port());
+  spdlog::info("voxgate {} listening on {}:{} with {} I/O threads{}", kVersion,
+               bound.address().to_string(), bound.port(), n_threads,
+               server_settings.public_base_url.empty()
+                   ? std::string{}
+                   : ", public URL " + server_settings.public_base_url);
+
+  DrainWatchdog watchdog(io);
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    spdlog::info("Received {}: no new connections; finishing requests in flight",
+                 signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+    service_routes.set_draining(true);
+    server.stop();
+    watchdog.arm(std::chrono::seconds(server_settings.drain_timeout_s));
+  });
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < n_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& thread : threads) thread.join();
+  spdlog::info("voxgate stopped");
+  return 0;
+}
+
+}  // namespace
+
+int serve(const ServeCommand& command) {
+  Settings settings;
+  try {
+    settings = load_settings(command.config_path, process_environment(), command.overrides);
+  } catch (const SettingsError& e) {
+    std::fprintf(stderr, "voxgate: %s\n", e.what());
+    return 2;
+  }
+  if (command.print_config) {
+    std::cout << describe(settings);
+    return 0;
+  }
+  log::init(log_level(settings.server.log_level),
+            settings.server.log_format == LogFormat::kJson ? log::Format::kJson
+                                                           : log::Format::kText);
+  try {
+    return run_server(settings, command);
+  } catch (const StartupError& e) {
+    spdlog::critical("{}", e.what());
+    std::fprintf(stderr, "voxgate: %s\n", e.what());
+    return 2;
+  }
+}
+
+}  // namespace voxgate::app

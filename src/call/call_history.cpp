@@ -1,0 +1,106 @@
+#include "call/call_history.hpp"
+
+#include <algorithm>
+
+namespace voxgate::call {
+
+std::string_view to_string(CallMode mode) {
+  switch (mode) {
+    case CallMode::kRecording:
+      return "recording";
+    case CallMode::kStreaming:
+      return "streaming";
+    case CallMode::kHybrid:
+      return "hybrid";
+  }
+  return "unknown";
+}
+
+bool is_terminal_status(std::string_view status) {
+  return status == "completed" || status == "busy" || status == "failed" ||
+         status == "no-answer" || status == "canceled";
+}
+
+bool CallRecord::ended() const { return is_terminal_status(status); }
+
+CallHistory::CallHistory(std::size_t max_ended_kept) : max_ended_kept_(max_ended_kept) {}
+
+void CallHistory::record_incoming(CallRecord record) {
+  std::lock_guard lock(mutex_);
+  auto [it, inserted] = calls_.try_emplace(record.call_sid, record);
+  if (inserted) {
+    if (!record.ended()) ++active_;
+    note_if_ended(it->second);
+    return;
+  }
+  CallRecord& existing = it->second;
+  record.started_at = existing.started_at;
+  // A retried webhook cannot revive a call Twilio already reported finished.
+  if (existing.ended()) record.status = existing.status;
+  const bool becomes_ended = !existing.ended() && record.ended();
+  existing = std::move(record);
+  if (becomes_ended) {
+    --active_;
+    note_if_ended(existing);
+  }
+}
+
+bool CallHistory::update_status(std::string_view call_sid, std::string_view status,
+                                TimePoint now) {
+  std::lock_guard lock(mutex_);
+  auto it = calls_.find(call_sid);
+  const bool known = it != calls_.end();
+  if (!known) {
+    CallRecord record;
+    record.call_sid = std::string(call_sid);
+    record.started_at = now;
+    it = calls_.emplace(record.call_sid, std::move(record)).first;
+    ++active_;  // counted as live until the status below says otherwise
+  }
+  CallRecord& record = it->second;
+  const bool was_ended = record.ended();
+  // Status callbacks may arrive out of order (twilio-protocol.md §3): once ended, stay ended.
+  if (was_ended) return known;
+  record.status = std::string(status);
+  record.updated_at = now;
+  if (record.ended()) {
+    --active_;
+    note_if_ended(record);
+  }
+  return known;
+}
+
+void CallHistory::note_if_ended(const CallRecord& record) {
+  if (!record.ended()) return;
+  ended_order_.push_back(record.call_sid);
+  while (ended_order_.size() > max_ended_kept_) {
+    calls_.erase(ended_order_.front());
+    ended_order_.pop_front();
+  }
+}
+
+std::optional<CallRecord> CallHistory::find(std::string_view call_sid) const {
+  std::lock_guard lock(mutex_);
+  const auto it = calls_.find(call_sid);
+  if (it == calls_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<CallRecord> CallHistory::list() const {
+  std::vector<CallRecord> records;
+  {
+    std::lock_guard lock(mutex_);
+    records.reserve(calls_.size());
+    for (const auto& [sid, record] : calls_) records.push_back(record);
+  }
+  std::sort(records.begin(), records.end(),
+            [](const CallRecord& a, const CallRecord& b) { return a.started_at > b.started_at; });
+  return records;
+}
+
+std::size_t CallHistory::active_count() const {
+  std::lock_guard lock(mutex_);
+  return active_;
+}
+
+}  // namespace voxgate::call

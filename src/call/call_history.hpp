@@ -1,0 +1,70 @@
+// The record of every call this worker has answered: who called, in which mode, and
+// where Twilio says the call stands. It backs /healthz (active calls), /calls, and the
+// status callback. Later, live per-call sessions and the shared store build on it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace voxgate::call {
+
+enum class CallMode { kRecording, kStreaming, kHybrid };
+std::string_view to_string(CallMode mode);
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+struct CallRecord {
+  std::string call_sid;
+  std::string account_sid;
+  std::string from;
+  std::string to;
+  CallMode mode = CallMode::kStreaming;
+  // Twilio's CallStatus: queued, ringing, in-progress, completed, busy, failed, no-answer,
+  // canceled (twilio-protocol.md §3). Kept as received; unknown values are kept too.
+  std::string status;
+  TimePoint started_at;
+  TimePoint updated_at;
+
+  bool ended() const;
+};
+
+// True for the statuses after which Twilio sends nothing more about a call.
+bool is_terminal_status(std::string_view status);
+
+// Thread-safe: every method may be called from any thread. Ended calls are kept for
+// /calls until `max_ended_kept` of them accumulate; the oldest ended ones go first.
+// Live calls are never evicted.
+class CallHistory {
+ public:
+  explicit CallHistory(std::size_t max_ended_kept = 10000);
+
+  // Records a call a webhook answered. Twilio retries a webhook that timed out, so a
+  // second record for the same sid updates mode and parties but keeps started_at.
+  void record_incoming(CallRecord record);
+
+  // Applies a status callback. Returns false when the sid was unknown here; the call is
+  // then recorded anyway (another worker may have answered it).
+  bool update_status(std::string_view call_sid, std::string_view status, TimePoint now);
+
+  std::optional<CallRecord> find(std::string_view call_sid) const;
+  std::vector<CallRecord> list() const;  // newest first
+  std::size_t active_count() const;
+
+ private:
+  void note_if_ended(const CallRecord& record);
+
+  const std::size_t max_ended_kept_;
+  mutable std::mutex mutex_;
+  std::map<std::string, CallRecord, std::less<>> calls_;
+  std::deque<std::string> ended_order_;  // sids of ended calls, oldest first
+  std::size_t active_ = 0;
+};
+
+}  // namespace voxgate::call

@@ -1,0 +1,52 @@
+// The HTTP/1.1 listener: accepts connections and serves each on its own strand, with
+// keep-alive, a request body limit and read timeouts, handing every complete request to
+// a Router. Stopping is graceful: no new connections, idle ones close at once, and a
+// request already being received or answered finishes before its connection closes.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+#include "net/router.hpp"
+#include "observe/metrics.hpp"
+
+namespace voxgate::net {
+
+namespace detail {
+struct HttpServerState;  // shared by the server and its connections
+}  // namespace detail
+
+struct HttpServerOptions {
+  std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 * 1024;
+  // Time allowed to receive one request once its first byte has arrived.
+  std::chrono::seconds request_timeout{30};
+  // Time a keep-alive connection may wait for its next request.
+  std::chrono::seconds idle_timeout{75};
+};
+
+class HttpServer {
+ public:
+  // `router` and `metrics` must outlive the server. Handlers run on the io_context's
+  // threads; the router must be fully built before `listen`.
+  HttpServer(boost::asio::io_context& io, const Router& router, HttpServerOptions options,
+             observe::Registry& metrics);
+  ~HttpServer();
+
+  // Binds, listens and starts accepting; returns the bound endpoint (port 0 picks one).
+  // Throws boost::system::system_error when the address cannot be bound (start-up).
+  boost::asio::ip::tcp::endpoint listen(const boost::asio::ip::tcp::endpoint& endpoint);
+
+  // Thread-safe, idempotent. After it, the io_context runs out of this server's work
+  // once in-flight requests are answered.
+  void stop();
+
+ private:
+  std::shared_ptr<detail::HttpServerState> state_;
+};
+
+}  // namespace voxgate::net

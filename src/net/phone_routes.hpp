@@ -1,0 +1,51 @@
+// The Twilio-facing webhook routes of DESIGN.md §2: the two incoming-call webhooks
+// (recording and streaming mode), the call status callback, and the routes later
+// stages fill in. Every webhook is signature-checked when an auth token is configured.
+//
+//   Twilio ──POST form──▶ check signature ─▶ parse CallSid ─▶ record the call ─▶ TwiML
+#pragma once
+
+#include <string>
+
+#include "call/call_history.hpp"
+#include "net/router.hpp"
+#include "net/webhook_auth.hpp"
+#include "observe/metrics.hpp"
+#include "twilio/stream_token.hpp"
+
+namespace voxgate::net {
+
+struct PhoneRoutesOptions {
+  // Secret for the per-call stream token; must not be empty (a random one in
+  // development mode without a configured secret).
+  std::string stream_secret;
+  std::string greeting = "Hello! How can I help you today?";
+  // What /phone/incoming-call-streaming answers: kStreaming or kHybrid.
+  call::CallMode streaming_mode = call::CallMode::kStreaming;
+};
+
+class PhoneRoutes {
+ public:
+  // `auth`, `history` and `metrics` must outlive the routes.
+  PhoneRoutes(PhoneRoutesOptions options, const WebhookAuth& auth, call::CallHistory& history,
+              observe::Registry& metrics);
+
+  void register_routes(Router& router);
+
+ private:
+  Response incoming_call(const Request& request);
+  Response incoming_call_streaming(const Request& request);
+  Response call_status(const Request& request);
+  enum class Caller { kTwilio, kAdmin, kAnyone };
+  Response not_implemented(const Request& request, Caller caller, std::string_view route,
+                           std::string_view what, std::string_view arrives_with);
+
+  const PhoneRoutesOptions options_;
+  const WebhookAuth& auth_;
+  const twilio::StreamTokenIssuer tokens_;
+  call::CallHistory& history_;
+  observe::Family<observe::Counter>& calls_started_total_;
+  observe::Family<observe::Counter>& call_status_total_;
+};
+
+}  // namespace voxgate::net

@@ -1,0 +1,168 @@
+#include "net/router.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <stdexcept>
+
+#include "util/version.hpp"
+
+namespace voxgate::net {
+namespace http = boost::beast::http;
+
+namespace {
+
+const std::string kEmpty;
+
+bool is_placeholder(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.find('}') != std::string::npos;
+}
+
+std::vector<std::string> split_pattern(std::string_view pattern) {
+  std::vector<std::string> segments;
+  std::size_t start = 1;  // patterns begin with '/'
+  while (start <= pattern.size()) {
+    const std::size_t end = std::min(pattern.find('/', start), pattern.size());
+    segments.emplace_back(pattern.substr(start, end - start));
+    start = end + 1;
+  }
+  return segments;
+}
+
+// Status codes are a bounded label set; anything unusual still gets its own number.
+std::string status_label(Status status) { return std::to_string(static_cast<unsigned>(status)); }
+
+}  // namespace
+
+void PathParams::add(std::string name, std::string value) {
+  values_.emplace_back(std::move(name), std::move(value));
+}
+
+const std::string& PathParams::get(std::string_view name) const {
+  for (const auto& [key, value] : values_) {
+    if (key == name) return value;
+  }
+  return kEmpty;
+}
+
+Response json_response(Status status, const boost::json::value& body) {
+  Response response{status, 11};
+  response.set(http::field::content_type, "application/json");
+  response.body() = boost::json::serialize(body);
+  response.body().push_back('\n');
+  return response;
+}
+
+Response error_response(Status status, std::string_view code, std::string_view message) {
+  return json_response(status, boost::json::object{{"error", code}, {"message", message}});
+}
+
+Response twiml_response(std::string xml) {
+  Response response{Status::ok, 11};
+  response.set(http::field::content_type, "text/xml; charset=utf-8");
+  response.body() = std::move(xml);
+  return response;
+}
+
+Response empty_response(Status status) { return Response{status, 11}; }
+
+Router::Router(observe::Registry& metrics)
+    : requests_total_(metrics.counter("voxgate_http_requests_total",
+                                      "HTTP requests answered, by route, method and status.",
+                                      {"route", "method", "status"})),
+      request_duration_s_(metrics.histogram(
+          "voxgate_http_request_duration_seconds",
+          "Time from a complete request to its response being ready, by route.", {"route"},
+          observe::latency_buckets_s())) {}
+
+void Router::add(Method method, std::string pattern, Handler handler) {
+  for (const Route& route : routes_) {
+    if (route.method == method && route.pattern == pattern) {
+      throw std::logic_error("route registered twice: " + pattern);
+    }
+  }
+  auto segments = split_pattern(pattern);
+  routes_.push_back({method, std::move(pattern), std::move(segments), std::move(handler)});
+}
+
+bool Router::match(const Route& route, const std::vector<std::string>& segments,
+                   PathParams& params) {
+  if (route.segments.size() != segments.size()) return false;
+  PathParams found;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const std::string& want = route.segments[i];
+    const std::string& have = segments[i];
+    if (!is_placeholder(want)) {
+      if (want != have) return false;
+      continue;
+    }
+    const std::size_t close = want.find('}');
+    const std::string_view suffix = std::string_view{want}.substr(close + 1);
+    if (have.size() <= suffix.size() || !have.ends_with(suffix)) return false;
+    found.add(want.substr(1, close - 1), have.substr(0, have.size() - suffix.size()));
+  }
+  params = std::move(found);
+  return true;
+}
+
+Response Router::dispatch(const Request& request, std::string& route_label) const {
+  const auto target = boost::urls::parse_origin_form(request.target());
+  if (!target) {
+    route_label = "invalid";
+    return error_response(Status::bad_request, "bad_request",
+                          "The request target is not a valid path.");
+  }
+  std::vector<std::string> segments;
+  for (auto segment : target->segments()) segments.push_back(segment);
+  if (segments.empty()) segments.emplace_back();  // "/" is one empty segment, like the patterns
+
+  std::string allowed;
+  for (const Route& route : routes_) {
+    PathParams params;
+    if (!match(route, segments, params)) continue;
+    if (route.method != request.method()) {
+      if (!allowed.empty()) allowed += ", ";
+      allowed += std::string(http::to_string(route.method));
+      route_label = route.pattern;
+      continue;
+    }
+    route_label = route.pattern;
+    try {
+      return route.handler(request, params);
+    } catch (const std::exception& e) {
+      spdlog::error("Route {} failed: {}", route.pattern, e.what());
+      return error_response(Status::internal_server_error, "internal_error",
+                            "The server could not handle this request.");
+    }
+  }
+  if (!allowed.empty()) {
+    Response response = error_response(Status::method_not_allowed, "method_not_allowed",
+                                       "This path does not accept " +
+                                           std::string(request.method_string()) +
+                                           "; allowed: " + allowed + ".");
+    response.set(http::field::allow, allowed);
+    return response;
+  }
+  route_label = "unmatched";
+  return error_response(Status::not_found, "not_found", "No such route.");
+}
+
+Response Router::handle(const Request& request) const {
+  const auto started = std::chrono::steady_clock::now();
+  std::string route_label;
+  Response response = dispatch(request, route_label);
+  response.version(request.version());
+  response.keep_alive(request.keep_alive());
+  response.set(http::field::server, std::string("voxgate/") + kVersion);
+  response.prepare_payload();
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+  request_duration_s_.with({route_label}).observe(elapsed.count());
+  const std::string method(http::to_string(request.method()));
+  requests_total_.with({route_label, method, status_label(response.result())}).inc();
+  return response;
+}
+
+}  // namespace voxgate::net

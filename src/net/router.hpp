@@ -1,0 +1,83 @@
+// Routing: a pure function from an HTTP request to a response, so every route can be
+// tested without sockets. The HTTP session reads a request, calls Router::handle, and
+// writes what it returns.
+//
+// Patterns are paths whose segments are literals or a `{name}` placeholder, optionally
+// followed by a literal suffix: "/phone/process-voice/{call_sid}", "/audio/{id}.wav".
+// Placeholders match one non-empty, percent-decoded segment.
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <boost/json/value.hpp>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "observe/metrics.hpp"
+
+namespace voxgate::net {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+using Status = boost::beast::http::status;
+using Method = boost::beast::http::verb;
+
+class PathParams {
+ public:
+  void add(std::string name, std::string value);
+  // The value of placeholder `name`; "" when the pattern has none of that name.
+  const std::string& get(std::string_view name) const;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> values_;
+};
+
+// Responses every route uses. All set Content-Type; the router fills in version,
+// keep-alive and Content-Length.
+Response json_response(Status status, const boost::json::value& body);
+// {"error": code, "message": message}: the error shape of DESIGN.md §2.
+Response error_response(Status status, std::string_view code, std::string_view message);
+Response twiml_response(std::string xml);
+Response empty_response(Status status);
+
+class Router {
+ public:
+  using Handler = std::function<Response(const Request&, const PathParams&)>;
+
+  // Counts requests and their latency in `metrics` (voxgate_http_requests_total,
+  // voxgate_http_request_duration_seconds), labelled by route pattern.
+  explicit Router(observe::Registry& metrics);
+
+  // Registers a route at start-up (not thread-safe; `handle` may run concurrently only
+  // after all routes are added). A second route with the same method and pattern is a
+  // programming error (std::logic_error).
+  void add(Method method, std::string pattern, Handler handler);
+
+  // Thread-safe. Never throws: an unknown path gives 404, a known path with another
+  // method 405 (with Allow), an unparsable target 400, and a handler that throws 500
+  // (logged). The response carries the request's HTTP version and keep-alive choice.
+  Response handle(const Request& request) const;
+
+ private:
+  struct Route {
+    Method method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+
+  Response dispatch(const Request& request, std::string& route_label) const;
+  static bool match(const Route& route, const std::vector<std::string>& segments,
+                    PathParams& params);
+
+  std::vector<Route> routes_;
+  observe::Family<observe::Counter>& requests_total_;
+  observe::Family<observe::Histogram>& request_duration_s_;
+};
+
+}  // namespace voxgate::net

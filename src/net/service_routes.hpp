@@ -1,0 +1,42 @@
+// The routes that serve operators rather than Twilio: /healthz for load balancers,
+// /metrics for Prometheus, and /calls for the call history (admin token when set).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+#include "call/call_history.hpp"
+#include "net/router.hpp"
+#include "net/webhook_auth.hpp"
+#include "observe/metrics.hpp"
+
+namespace voxgate::net {
+
+class ServiceRoutes {
+ public:
+  // Everything passed by reference must outlive the routes.
+  ServiceRoutes(const WebhookAuth& auth, const call::CallHistory& history,
+                observe::Registry& metrics);
+
+  void register_routes(Router& router);
+
+  // Thread-safe. While draining, /healthz answers 503 so balancers send new calls
+  // elsewhere, while the process keeps serving what it has.
+  void set_draining(bool draining) { draining_ = draining; }
+
+ private:
+  Response healthz() const;
+  Response metrics() const;
+  Response list_calls(const Request& request) const;
+  Response get_call(const Request& request, const std::string& call_sid) const;
+
+  const WebhookAuth& auth_;
+  const call::CallHistory& history_;
+  observe::Registry& metrics_;
+  observe::Gauge& active_calls_;
+  observe::Gauge& uptime_s_;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace voxgate::net

@@ -1,0 +1,55 @@
+// A real HTTP client for integration tests (libcurl), plus a raw TCP connection for
+// sending bytes no well-behaved client would.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace voxgate::testing {
+
+struct HttpResult {
+  long status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lowercase names
+  long new_connections = 0;                    // 0 when a kept-alive connection was reused
+  std::string error;                           // curl's error, empty on success
+};
+
+// One client = one connection cache: consecutive requests reuse a kept-alive connection.
+class HttpClient {
+ public:
+  HttpClient();
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  HttpResult get(const std::string& url, const std::vector<std::string>& headers = {});
+  HttpResult post(const std::string& url, const std::string& body,
+                  const std::vector<std::string>& headers = {
+                      "Content-Type: application/x-www-form-urlencoded"});
+
+ private:
+  HttpResult perform(const std::string& url, const std::string* body,
+                     const std::vector<std::string>& headers);
+  CURL* curl_;
+};
+
+// A blocking loopback TCP connection.
+class RawConnection {
+ public:
+  explicit RawConnection(unsigned short port);
+  ~RawConnection();
+  void send(const std::string& bytes);
+  // Reads until the peer closes or `timeout_ms` passes without data.
+  std::string read_all(int timeout_ms = 5000);
+
+ private:
+  int fd_ = -1;
+};
+
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& params);
+
+}  // namespace voxgate::testing

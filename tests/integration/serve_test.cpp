@@ -1,0 +1,285 @@
+// `voxgate serve` as a real process over loopback: the seed's curl call, signed and
+// forged webhooks, keep-alive, bad input, /metrics as Prometheus text, JSON logs,
+// start-up refusals, and a clean drain on SIGTERM.
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "http_client.hpp"
+#include "server_process.hpp"
+#include "twilio/signature.hpp"
+
+namespace voxgate::testing {
+namespace {
+
+constexpr const char* kToken = "integration-auth-token";
+constexpr const char* kPublicBase = "https://voice.example.com";
+
+const std::vector<std::pair<std::string, std::string>> kCallParams = {
+    {"AccountSid", "AC00000000000000000000000000000001"},
+    {"CallSid", "CA11111111111111111111111111111111"},
+    {"CallStatus", "ringing"},
+    {"From", "+14155550100"},
+    {"To", "+14155550199"}};
+
+std::map<std::string, std::string> production_env() {
+  return {{"TWILIO_AUTH_TOKEN", kToken}, {"PUBLIC_BASE_URL", kPublicBase}};
+}
+
+std::string run_shell(const std::string& command) {
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return output;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+  pclose(pipe);
+  return output;
+}
+
+TEST(ServeTest, SeedCurlCommandGetsStreamingTwimlInDevelopmentMode) {
+  ServerProcess server({});
+  // The seed's own command, with only the port changed.
+  const std::string output = run_shell(
+      "curl -s -X POST http://localhost:" + std::to_string(server.port()) +
+      "/phone/incoming-call-streaming -d CallSid=test123 -d From=+1234567890 -d To=+0987654321");
+  EXPECT_NE(output.find("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), std::string::npos)
+      << output;
+  EXPECT_NE(output.find("<Connect><Stream url=\"ws://localhost:" + std::to_string(server.port()) +
+                        "/phone/stream-audio/test123\"><Parameter name=\"token\" value=\""),
+            std::string::npos)
+      << output;
+  EXPECT_NE(output.find("/phone/stream-ended/test123</Redirect>"), std::string::npos);
+  EXPECT_NE(server.stderr_text().find("DEVELOPMENT MODE"), std::string::npos);
+  EXPECT_NE(server.stderr_text().find("[test123] Received streaming call from"),
+            std::string::npos)
+      << server.stderr_text();
+}
+
+TEST(ServeTest, SignedWebhooksPassAndForgedOnesAre403) {
+  ServerProcess server({}, production_env());
+  HttpClient client;
+  const std::string body = form_encode(kCallParams);
+  const std::string signature = twilio::compute_signature(
+      kToken, std::string(kPublicBase) + "/phone/incoming-call", kCallParams);
+
+  HttpResult signed_result = client.post(
+      server.base_url() + "/phone/incoming-call", body,
+      {"Content-Type: application/x-www-form-urlencoded", "X-Twilio-Signature: " + signature});
+  EXPECT_EQ(signed_result.status, 200) << signed_result.body;
+  EXPECT_EQ(signed_result.headers["content-type"], "text/xml; charset=utf-8");
+  EXPECT_NE(signed_result.body.find("<Record action=\"https://voice.example.com/phone/"
+                                    "process-voice/CA11111111111111111111111111111111\""),
+            std::string::npos)
+      << signed_result.body;
+
+  HttpResult unsigned_result = client.post(server.base_url() + "/phone/incoming-call", body);
+  EXPECT_EQ(unsigned_result.status, 403);
+  EXPECT_EQ(boost::json::parse(unsigned_result.body).at("error").as_string(),
+            "missing_signature");
+
+  HttpResult forged = client.post(
+      server.base_url() + "/phone/incoming-call-streaming", body,
+      {"Content-Type: application/x-www-form-urlencoded", "X-Twilio-Signature: " + signature});
+  EXPECT_EQ(forged.status, 403);
+  EXPECT_EQ(boost::json::parse(forged.body).at("error").as_string(), "bad_signature");
+
+  // The secret never reaches the logs.
+  EXPECT_EQ(server.stderr_text().find(kToken), std::string::npos);
+  EXPECT_NE(server.stderr_text().find("bad_signature"), std::string::npos);
+}
+
+TEST(ServeTest, KeepAliveReusesTheConnection) {
+  ServerProcess server({});
+  HttpClient client;
+  const HttpResult first = client.get(server.base_url() + "/healthz");
+  const HttpResult second = client.get(server.base_url() + "/healthz");
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(first.new_connections, 1);
+  EXPECT_EQ(second.new_connections, 0);
+  const auto health = boost::json::parse(second.body).as_object();
+  EXPECT_EQ(health.at("status").as_string(), "ok");
+  EXPECT_EQ(health.at("active_calls").as_int64(), 0);
+}
+
+TEST(ServeTest, BadRequestsGetJsonErrorsAndTheServerCarriesOn) {
+  ServerProcess server({});
+  HttpClient client;
+  EXPECT_EQ(client.get(server.base_url() + "/nowhere").status, 404);
+  const HttpResult wrong_method = client.get(server.base_url() + "/phone/incoming-call");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(wrong_method.headers.at("allow"), "POST");
+  EXPECT_EQ(client.post(server.base_url() + "/phone/incoming-call", "From=%2B1").status, 400);
+  EXPECT_EQ(client.post(server.base_url() + "/phone/incoming-call", "CallSid=%ZZ").status, 400);
+
+  const HttpResult too_big = client.post(server.base_url() + "/phone/incoming-call",
+                                         "CallSid=CA1&x=" + std::string(2 << 20, 'a'));
+  EXPECT_EQ(too_big.status, 413) << too_big.error;
+  EXPECT_EQ(boost::json::parse(too_big.body).at("error").as_string(), "payload_too_large");
+
+  {
+    RawConnection garbage(server.port());
+    garbage.send("THIS IS NOT HTTP\r\n\r\n");
+    const std::string answer = garbage.read_all();
+    EXPECT_NE(answer.find("HTTP/1.1 400"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("malformed_request"), std::string::npos) << answer;
+  }
+  {
+    RawConnection huge_header(server.port());
+    huge_header.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'b') +
+                     "\r\n\r\n");
+    EXPECT_NE(huge_header.read_all().find("HTTP/1.1 431"), std::string::npos);
+  }
+  {
+    RawConnection half_open(server.port());
+    half_open.send("POST /phone/incoming-call HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n");
+    // ...and never sends the body; other clients are served meanwhile.
+    EXPECT_EQ(client.get(server.base_url() + "/healthz").status, 200);
+  }
+  EXPECT_EQ(client.get(server.base_url() + "/healthz").status, 200);
+  EXPECT_FALSE(server.wait_for_exit(std::chrono::milliseconds(0)).has_value());
+}
+
+TEST(ServeTest, MetricsParseAsPrometheusText) {
+  ServerProcess server({});
+  HttpClient client;
+  client.post(server.base_url() + "/phone/incoming-call", form_encode(kCallParams));
+  client.get(server.base_url() + "/nowhere");
+  const HttpResult result = client.get(server.base_url() + "/metrics");
+  ASSERT_EQ(result.status, 200);
+  EXPECT_EQ(result.headers.at("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+
+  const std::regex help(R"(^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .*$)");
+  const std::regex type(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$)");
+  const std::regex sample(
+      R"re(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? )re"
+      R"re((-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|\+Inf|-Inf|NaN)$)re");
+  std::set<std::string> typed;
+  std::istringstream lines(result.body);
+  std::string line;
+  int samples = 0;
+  while (std::getline(lines, line)) {
+    std::smatch match;
+    if (std::regex_match(line, match, type)) {
+      typed.insert(match[1]);
+    } else if (std::regex_match(line, match, help)) {
+      continue;
+    } else {
+      ASSERT_TRUE(std::regex_match(line, match, sample)) << "not Prometheus text: " << line;
+      std::string family = match[1];
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        if (!typed.count(family) && family.ends_with(suffix)) {
+          family.resize(family.size() - std::string_view(suffix).size());
+        }
+      }
+      EXPECT_TRUE(typed.count(family)) << "sample before its # TYPE: " << line;
+      ++samples;
+    }
+  }
+  EXPECT_GT(samples, 10);
+  for (const char* family :
+       {"voxgate_http_requests_total", "voxgate_http_request_duration_seconds",
+        "voxgate_http_connections", "voxgate_build_info", "voxgate_active_calls"}) {
+    EXPECT_TRUE(typed.count(family)) << family;
+  }
+  EXPECT_NE(result.body.find("route=\"/phone/incoming-call\",method=\"POST\",status=\"200\"} 1"),
+            std::string::npos)
+      << result.body;
+}
+
+TEST(ServeTest, JsonLogLinesCarryTheCallSid) {
+  ServerProcess server({"--log-format", "json"});
+  HttpClient client;
+  client.post(server.base_url() + "/phone/incoming-call-streaming", form_encode(kCallParams));
+  server.signal(SIGTERM);
+  ASSERT_EQ(server.wait_for_exit(std::chrono::seconds(10)), 0);
+  std::istringstream lines(server.stderr_text());
+  std::string line;
+  bool found = false;
+  while (std::getline(lines, line)) {
+    const auto entry = boost::json::parse(line).as_object();  // every line is JSON
+    if (entry.at("msg").as_string().starts_with("Received streaming call from +14155550100")) {
+      EXPECT_EQ(entry.at("call_sid").as_string(), "CA11111111111111111111111111111111");
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found) << server.stderr_text();
+}
+
+TEST(ServeTest, SigtermFinishesTheRequestInFlightThenExitsZero) {
+  ServerProcess server({});
+  RawConnection idle(server.port());
+  RawConnection in_flight(server.port());
+  const std::string body = "CallSid=CAdrain&From=%2B1";
+  in_flight.send("POST /phone/incoming-call HTTP/1.1\r\nHost: localhost\r\n"
+                 "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+                 std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  server.signal(SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The process waits for the half-sent request rather than exiting under it.
+  EXPECT_FALSE(server.wait_for_exit(std::chrono::milliseconds(0)).has_value());
+  in_flight.send(body.substr(5));
+  const std::string answer = in_flight.read_all();
+  EXPECT_NE(answer.find("HTTP/1.1 200 OK"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+  EXPECT_EQ(idle.read_all(), "");  // closed without a word
+  EXPECT_EQ(server.wait_for_exit(std::chrono::seconds(10)), 0) << server.stderr_text();
+  EXPECT_NE(server.stderr_text().find("voxgate stopped"), std::string::npos);
+}
+
+TEST(ServeTest, DevelopmentModeRefusesAPublicAddressUnlessAllowed) {
+  const CommandResult refused = run_voxgate({"serve", "--host", "0.0.0.0", "--port", "0"});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.output.find("--allow-unsigned"), std::string::npos) << refused.output;
+
+  ServerProcess allowed({"--host", "0.0.0.0", "--allow-unsigned"});
+  HttpClient client;
+  EXPECT_EQ(client.get(allowed.base_url() + "/healthz").status, 200);
+}
+
+TEST(ServeTest, ProductionModeNeedsAPublicBaseUrl) {
+  const CommandResult result =
+      run_voxgate({"serve", "--port", "0"}, {{"TWILIO_AUTH_TOKEN", kToken}});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("public_base_url"), std::string::npos) << result.output;
+  EXPECT_EQ(result.output.find(kToken), std::string::npos);
+}
+
+TEST(ServeTest, BadSettingsFailAtStartNamingTheKey) {
+  const CommandResult bad_flag = run_voxgate({"serve", "--port", "70000"});
+  EXPECT_EQ(bad_flag.exit_code, 2);
+  EXPECT_NE(bad_flag.output.find("port"), std::string::npos) << bad_flag.output;
+
+  const std::string path = std::filesystem::temp_directory_path() / "voxgate-bad-config.toml";
+  {
+    std::ofstream out(path);
+    out << "[server]\nhots = \"0.0.0.0\"\n";
+  }
+  const CommandResult bad_key = run_voxgate({"serve", "--config", path});
+  EXPECT_EQ(bad_key.exit_code, 2);
+  EXPECT_NE(bad_key.output.find("server.hots"), std::string::npos) << bad_key.output;
+  std::filesystem::remove(path);
+}
+
+TEST(ServeTest, PrintConfigMasksSecretsAndShowsPrecedence) {
+  const CommandResult result = run_voxgate(
+      {"serve", "--print-config", "--port", "6001"},
+      {{"TWILIO_AUTH_TOKEN", kToken}, {"FLASK_BASE_URL", "https://flask.example.com"}});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(result.output.find(kToken), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("port = 6001"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("https://flask.example.com"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace voxgate::testing

@@ -1,0 +1,257 @@
+// The webhook routes called directly (no sockets): TwiML shapes, signature checks,
+// admin checks, bad input, and the service routes beside them.
+#include "net/phone_routes.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include "net/service_routes.hpp"
+#include "twilio/signature.hpp"
+#include "twilio/stream_token.hpp"
+
+namespace voxgate::net {
+namespace {
+namespace http = boost::beast::http;
+
+constexpr const char* kToken = "test-auth-token";
+constexpr const char* kBase = "https://voice.example.com";
+constexpr const char* kSeedBody = "CallSid=test123&From=%2B1234567890&To=%2B0987654321";
+
+Request post_form(std::string target, std::string body, std::string host = "localhost:5001") {
+  Request request{Method::post, target, 11};
+  request.set(http::field::host, host);
+  request.set(http::field::content_type, "application/x-www-form-urlencoded");
+  request.body() = std::move(body);
+  request.prepare_payload();
+  return request;
+}
+
+void sign(Request& request, const std::string& url, const twilio::Params& params,
+          const std::string& token = kToken) {
+  request.set("X-Twilio-Signature", twilio::compute_signature(token, url, params));
+}
+
+const twilio::Params kSeedParams = {
+    {"CallSid", "test123"}, {"From", "+1234567890"}, {"To", "+0987654321"}};
+
+// One server's worth of routes, in development or production mode.
+struct Server {
+  explicit Server(WebhookAuthOptions auth_options)
+      : auth(std::move(auth_options), metrics),
+        phone({.stream_secret = "stream-secret", .greeting = "Hi <there> & welcome"}, auth,
+              history, metrics),
+        service(auth, history, metrics),
+        router(metrics) {
+    phone.register_routes(router);
+    service.register_routes(router);
+  }
+  observe::Registry metrics;
+  call::CallHistory history;
+  WebhookAuth auth;
+  PhoneRoutes phone;
+  ServiceRoutes service;
+  Router router;
+};
+
+TEST(PhoneRoutesTest, DevelopmentStreamingAnswerUsesHostHeaderAndWs) {
+  Server server({});
+  const Response response =
+      server.router.handle(post_form("/phone/incoming-call-streaming", kSeedBody));
+  ASSERT_EQ(response.result(), Status::ok) << response.body();
+  EXPECT_EQ(response[http::field::content_type], "text/xml; charset=utf-8");
+  const std::string token = twilio::StreamTokenIssuer("stream-secret").issue("test123");
+  EXPECT_NE(response.body().find("<Connect><Stream url=\"ws://localhost:5001/phone/stream-audio/"
+                                 "test123\"><Parameter name=\"token\" value=\"" +
+                                 token + "\"/></Stream></Connect>"),
+            std::string::npos)
+      << response.body();
+  EXPECT_NE(response.body().find("<Redirect method=\"POST\">http://localhost:5001/phone/"
+                                 "stream-ended/test123</Redirect>"),
+            std::string::npos)
+      << response.body();
+  const auto record = server.history.find("test123");
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->from, "+1234567890");
+  EXPECT_EQ(record->mode, call::CallMode::kStreaming);
+}
+
+TEST(PhoneRoutesTest, HybridModeFromQuery) {
+  Server server({});
+  server.router.handle(post_form("/phone/incoming-call-streaming?mode=hybrid", kSeedBody));
+  EXPECT_EQ(server.history.find("test123")->mode, call::CallMode::kHybrid);
+}
+
+TEST(PhoneRoutesTest, RecordingAnswerGreetsRecordsAndRedirects) {
+  Server server({});
+  const Response response = server.router.handle(post_form("/phone/incoming-call", kSeedBody));
+  ASSERT_EQ(response.result(), Status::ok);
+  const std::string& xml = response.body();
+  EXPECT_NE(xml.find("<Say>Hi &lt;there&gt; &amp; welcome</Say>"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<Record action=\"http://localhost:5001/phone/process-voice/test123\" "
+                     "method=\"POST\""),
+            std::string::npos)
+      << xml;
+  const auto record_at = xml.find("<Record");
+  const auto redirect_at = xml.find("<Redirect method=\"POST\">http://localhost:5001/phone/"
+                                    "process-voice/test123</Redirect>");
+  EXPECT_NE(redirect_at, std::string::npos) << xml;
+  EXPECT_LT(record_at, redirect_at);
+  EXPECT_EQ(server.history.find("test123")->mode, call::CallMode::kRecording);
+}
+
+TEST(PhoneRoutesTest, ProductionUsesPublicBaseUrlAndWss) {
+  Server server({.public_base_url = kBase, .auth_token = kToken});
+  Request request = post_form("/phone/incoming-call-streaming", kSeedBody, "internal:8080");
+  sign(request, std::string(kBase) + "/phone/incoming-call-streaming", kSeedParams);
+  const Response response = server.router.handle(request);
+  ASSERT_EQ(response.result(), Status::ok) << response.body();
+  EXPECT_NE(response.body().find("url=\"wss://voice.example.com/phone/stream-audio/test123\""),
+            std::string::npos);
+  EXPECT_NE(response.body().find(">https://voice.example.com/phone/stream-ended/test123<"),
+            std::string::npos);
+}
+
+TEST(PhoneRoutesTest, SignatureOverQueryStringIsAccepted) {
+  Server server({.public_base_url = kBase, .auth_token = kToken});
+  Request request = post_form("/phone/incoming-call-streaming?mode=hybrid", kSeedBody);
+  sign(request, std::string(kBase) + "/phone/incoming-call-streaming?mode=hybrid", kSeedParams);
+  EXPECT_EQ(server.router.handle(request).result(), Status::ok);
+}
+
+TEST(PhoneRoutesTest, MissingForgedOrForeignSignaturesAre403AndRecordNothing) {
+  Server server({.public_base_url = kBase, .auth_token = kToken});
+  const std::string url = std::string(kBase) + "/phone/incoming-call";
+
+  Request unsigned_request = post_form("/phone/incoming-call", kSeedBody);
+  Response response = server.router.handle(unsigned_request);
+  EXPECT_EQ(response.result(), Status::forbidden);
+  EXPECT_NE(response.body().find("missing_signature"), std::string::npos);
+
+  Request other_token = post_form("/phone/incoming-call", kSeedBody);
+  sign(other_token, url, kSeedParams, "another-token");
+  EXPECT_EQ(server.router.handle(other_token).result(), Status::forbidden);
+
+  Request tampered = post_form("/phone/incoming-call",
+                               "CallSid=test123&From=%2B1999&To=%2B0987654321");
+  sign(tampered, url, kSeedParams);
+  response = server.router.handle(tampered);
+  EXPECT_EQ(response.result(), Status::forbidden);
+  EXPECT_NE(response.body().find("bad_signature"), std::string::npos);
+
+  Request other_route = post_form("/phone/incoming-call-streaming", kSeedBody);
+  sign(other_route, url, kSeedParams);
+  EXPECT_EQ(server.router.handle(other_route).result(), Status::forbidden);
+
+  EXPECT_FALSE(server.history.find("test123").has_value());
+  EXPECT_NE(server.metrics.render().find(
+                "voxgate_webhook_rejected_total{route=\"/phone/incoming-call\","
+                "reason=\"bad_signature\"} 2"),
+            std::string::npos);
+}
+
+TEST(PhoneRoutesTest, BadInputGetsJsonErrors) {
+  Server server({});
+  auto status_of = [&](Request request) { return server.router.handle(request).result(); };
+  EXPECT_EQ(status_of(post_form("/phone/incoming-call", "From=%2B1")), Status::bad_request);
+  EXPECT_EQ(status_of(post_form("/phone/incoming-call", "CallSid=CA%ZZ")), Status::bad_request);
+  EXPECT_EQ(status_of(post_form("/phone/incoming-call", "CallSid=%3Cscript%3E")),
+            Status::bad_request);
+  EXPECT_EQ(status_of(post_form("/phone/incoming-call", "CallSid=" + std::string(65, 'A'))),
+            Status::bad_request);
+  Request json = post_form("/phone/incoming-call", "{\"CallSid\":\"CA1\"}");
+  json.set(http::field::content_type, "application/json");
+  EXPECT_EQ(status_of(json), Status::unsupported_media_type);
+  Request no_host = post_form("/phone/incoming-call", kSeedBody);
+  no_host.erase(http::field::host);
+  EXPECT_EQ(status_of(no_host), Status::bad_request);
+  Request bad_host = post_form("/phone/incoming-call", kSeedBody, "evil.com/\"><x");
+  EXPECT_EQ(status_of(bad_host), Status::bad_request);
+  EXPECT_EQ(status_of(Request{Method::get, "/phone/incoming-call", 11}),
+            Status::method_not_allowed);
+  EXPECT_TRUE(server.history.list().empty());
+}
+
+TEST(PhoneRoutesTest, StatusCallbackEndsTheCall) {
+  Server server({});
+  server.router.handle(post_form("/phone/incoming-call-streaming", kSeedBody));
+  EXPECT_EQ(server.history.active_count(), 1u);
+  const Response response = server.router.handle(
+      post_form("/phone/call-status", "CallSid=test123&CallStatus=completed&CallDuration=42"));
+  EXPECT_EQ(response.result(), Status::no_content);
+  EXPECT_TRUE(response.body().empty());
+  EXPECT_EQ(server.history.active_count(), 0u);
+  EXPECT_EQ(server.history.find("test123")->status, "completed");
+  EXPECT_EQ(server.router.handle(post_form("/phone/call-status", "CallSid=test123")).result(),
+            Status::bad_request);
+}
+
+TEST(PhoneRoutesTest, LaterStagesAnswer501AfterCheckingTheirCaller) {
+  Server dev({});
+  for (const char* target : {"/phone/stream-ended/test123", "/phone/process-voice/test123",
+                             "/phone/stream-audio/test123", "/phone/stream-audio/test123/complete"}) {
+    const Response response = dev.router.handle(post_form(target, kSeedBody));
+    EXPECT_EQ(response.result(), Status::not_implemented) << target;
+    EXPECT_NE(response.body().find("\"error\":\"not_implemented\""), std::string::npos);
+  }
+  Server production({.public_base_url = kBase, .auth_token = kToken});
+  EXPECT_EQ(production.router.handle(post_form("/phone/stream-ended/test123", kSeedBody)).result(),
+            Status::forbidden);
+  EXPECT_EQ(production.router.handle(post_form("/phone/stream-audio/test123", kSeedBody)).result(),
+            Status::unauthorized);
+}
+
+TEST(ServiceRoutesTest, HealthzReportsActiveCallsAndDraining) {
+  Server server({});
+  server.router.handle(post_form("/phone/incoming-call", kSeedBody));
+  Response response = server.router.handle(Request{Method::get, "/healthz", 11});
+  ASSERT_EQ(response.result(), Status::ok);
+  auto body = boost::json::parse(response.body()).as_object();
+  EXPECT_EQ(body.at("status").as_string(), "ok");
+  EXPECT_EQ(body.at("active_calls").as_int64(), 1);
+  EXPECT_TRUE(body.at("development_mode").as_bool());
+  EXPECT_TRUE(body.contains("version"));
+  EXPECT_TRUE(body.contains("uptime_s"));
+  server.service.set_draining(true);
+  response = server.router.handle(Request{Method::get, "/healthz", 11});
+  EXPECT_EQ(response.result(), Status::service_unavailable);
+}
+
+TEST(ServiceRoutesTest, MetricsAreServedAsPrometheusText) {
+  Server server({});
+  server.router.handle(post_form("/phone/incoming-call", kSeedBody));
+  const Response response = server.router.handle(Request{Method::get, "/metrics", 11});
+  EXPECT_EQ(response[http::field::content_type], observe::kPrometheusContentType);
+  EXPECT_NE(response.body().find("voxgate_active_calls 1"), std::string::npos);
+  EXPECT_NE(response.body().find("voxgate_calls_started_total{mode=\"recording\"} 1"),
+            std::string::npos);
+  EXPECT_NE(response.body().find("voxgate_build_info{version="), std::string::npos);
+}
+
+TEST(ServiceRoutesTest, CallsNeedTheAdminTokenWhenConfigured) {
+  Server open_server({});
+  open_server.router.handle(post_form("/phone/incoming-call", kSeedBody));
+  Response response = open_server.router.handle(Request{Method::get, "/calls", 11});
+  ASSERT_EQ(response.result(), Status::ok);
+  EXPECT_EQ(boost::json::parse(response.body()).at("calls").as_array().size(), 1u);
+  EXPECT_EQ(open_server.router.handle(Request{Method::get, "/calls/test123", 11}).result(),
+            Status::ok);
+  EXPECT_EQ(open_server.router.handle(Request{Method::get, "/calls/nope", 11}).result(),
+            Status::not_found);
+
+  Server guarded({.admin_token = "admin-secret"});
+  Request request{Method::get, "/calls", 11};
+  EXPECT_EQ(guarded.router.handle(request).result(), Status::unauthorized);
+  request.set(http::field::authorization, "Bearer wrong");
+  EXPECT_EQ(guarded.router.handle(request).result(), Status::unauthorized);
+  request.set(http::field::authorization, "Bearer admin-secret");
+  EXPECT_EQ(guarded.router.handle(request).result(), Status::ok);
+
+  Server production_without_admin({.public_base_url = kBase, .auth_token = kToken});
+  response = production_without_admin.router.handle(Request{Method::get, "/calls", 11});
+  EXPECT_EQ(response.result(), Status::unauthorized);
+  EXPECT_NE(response.body().find("admin_token"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace voxgate::net
