@@ -65,7 +65,8 @@ void ServiceRoutes::register_routes(Router& router) {
 }
 
 Response ServiceRoutes::healthz() const {
-  const std::chrono::duration<double> uptime = std::chrono::steady_clock::now() - started_;
+  const auto uptime =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
   const bool draining = draining_;
   return json_response(draining ? Status::service_unavailable : Status::ok,
                        {{"status", draining ? "draining" : "ok"},
