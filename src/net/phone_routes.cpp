@@ -117,10 +117,11 @@ void PhoneRoutes::register_routes(Router& router) {
   }
 }
 
-Response PhoneRoutes::incoming_call(const Request& request) {
-  auto checked = auth_.check_twilio(request, "/phone/incoming-call");
+std::variant<PhoneRoutes::IncomingCall, Response> PhoneRoutes::accept_incoming(
+    const Request& request, std::string_view route, call::CallMode mode) {
+  auto checked = auth_.check_twilio(request, route);
   if (auto* refusal = std::get_if<Response>(&checked)) return std::move(*refusal);
-  const auto& webhook = std::get<WebhookRequest>(checked);
+  auto& webhook = std::get<WebhookRequest>(checked);
   const std::string call_sid = param_or_empty(webhook.params, "CallSid");
   if (!is_valid_call_sid(call_sid)) return missing_call_sid();
 
@@ -130,15 +131,24 @@ Response PhoneRoutes::incoming_call(const Request& request) {
                           .account_sid = param_or_empty(webhook.params, "AccountSid"),
                           .from = param_or_empty(webhook.params, "From"),
                           .to = param_or_empty(webhook.params, "To"),
-                          .mode = call::CallMode::kRecording,
+                          .mode = mode,
                           .status = param_or_empty(webhook.params, "CallStatus"),
                           .started_at = now,
                           .updated_at = now};
-  spdlog::info("Received call from {} to {} (recording mode)", record.from, record.to);
+  spdlog::info("Received {}call from {} to {} ({} mode)",
+               mode == call::CallMode::kRecording ? "" : "streaming ", record.from, record.to,
+               call::to_string(mode));
   history_.record_incoming(std::move(record));
-  calls_started_total_.with({"recording"}).inc();
+  calls_started_total_.with({std::string(call::to_string(mode))}).inc();
+  return IncomingCall{call_sid, std::move(webhook.base_url)};
+}
 
-  const std::string turn_url = webhook.base_url + "/phone/process-voice/" + call_sid;
+Response PhoneRoutes::incoming_call(const Request& request) {
+  auto accepted = accept_incoming(request, "/phone/incoming-call", call::CallMode::kRecording);
+  if (auto* refusal = std::get_if<Response>(&accepted)) return std::move(*refusal);
+  const auto& call = std::get<IncomingCall>(accepted);
+
+  const std::string turn_url = call.base_url + "/phone/process-voice/" + call.call_sid;
   twilio::TwimlResponse twiml;
   twiml.say(options_.greeting);
   twiml.record({.action = turn_url, .method = "POST", .timeout_s = 3, .max_length_s = 30,
@@ -150,35 +160,18 @@ Response PhoneRoutes::incoming_call(const Request& request) {
 }
 
 Response PhoneRoutes::incoming_call_streaming(const Request& request) {
-  auto checked = auth_.check_twilio(request, "/phone/incoming-call-streaming");
-  if (auto* refusal = std::get_if<Response>(&checked)) return std::move(*refusal);
-  const auto& webhook = std::get<WebhookRequest>(checked);
-  const std::string call_sid = param_or_empty(webhook.params, "CallSid");
-  if (!is_valid_call_sid(call_sid)) return missing_call_sid();
-
-  log::CallScope scope(call_sid);
-  const call::CallMode mode = requested_mode(request, options_.streaming_mode);
-  const auto now = std::chrono::system_clock::now();
-  call::CallRecord record{.call_sid = call_sid,
-                          .account_sid = param_or_empty(webhook.params, "AccountSid"),
-                          .from = param_or_empty(webhook.params, "From"),
-                          .to = param_or_empty(webhook.params, "To"),
-                          .mode = mode,
-                          .status = param_or_empty(webhook.params, "CallStatus"),
-                          .started_at = now,
-                          .updated_at = now};
-  spdlog::info("Received streaming call from {} to {} ({} mode)", record.from, record.to,
-               call::to_string(mode));
-  history_.record_incoming(std::move(record));
-  calls_started_total_.with({std::string(call::to_string(mode))}).inc();
+  auto accepted = accept_incoming(request, "/phone/incoming-call-streaming",
+                                  requested_mode(request, options_.streaming_mode));
+  if (auto* refusal = std::get_if<Response>(&accepted)) return std::move(*refusal);
+  const auto& call = std::get<IncomingCall>(accepted);
 
   twilio::TwimlResponse twiml;
   twiml.connect_stream(
-      {.url = websocket_base(webhook.base_url) + "/phone/stream-audio/" + call_sid,
-       .parameters = {{"token", tokens_.issue(call_sid)}}});
+      {.url = websocket_base(call.base_url) + "/phone/stream-audio/" + call.call_sid,
+       .parameters = {{"token", tokens_.issue(call.call_sid)}}});
   // <Connect> returns here when the WebSocket closes; the server then decides how the
   // call goes on (DESIGN.md §1, fallback).
-  twiml.redirect(webhook.base_url + "/phone/stream-ended/" + call_sid, "POST");
+  twiml.redirect(call.base_url + "/phone/stream-ended/" + call.call_sid, "POST");
   return twiml_response(twiml.str());
 }
 

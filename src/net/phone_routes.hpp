@@ -6,6 +6,8 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <variant>
 
 #include "call/call_history.hpp"
 #include "net/router.hpp"
@@ -33,6 +35,15 @@ class PhoneRoutes {
   void register_routes(Router& router);
 
  private:
+  struct IncomingCall {
+    std::string call_sid;
+    std::string base_url;
+  };
+  // The common start of both incoming-call webhooks: check the request, read the call,
+  // record it. Returns the refusal to send when the request does not pass.
+  std::variant<IncomingCall, Response> accept_incoming(const Request& request,
+                                                       std::string_view route,
+                                                       call::CallMode mode);
   Response incoming_call(const Request& request);
   Response incoming_call_streaming(const Request& request);
   Response call_status(const Request& request);
