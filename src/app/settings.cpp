@@ -60,7 +60,12 @@ struct Field {
   throw SettingsError(field.key + ": " + std::string(problem) + " [" + field.origin + "]");
 }
 
-std::string quoted(std::string_view value) { return "\"" + std::string(value) + "\""; }
+std::string quoted(std::string_view value) {
+  std::string out;
+  out.reserve(value.size() + 2);
+  out.append(1, '"').append(value).append(1, '"');
+  return out;
+}
 
 std::int64_t check_range(const Field& field, std::int64_t value, std::int64_t lo, std::int64_t hi) {
   if (value < lo || value > hi) {
