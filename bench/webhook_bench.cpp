@@ -11,6 +11,7 @@
 #include "net/router.hpp"
 #include "net/webhook_auth.hpp"
 #include "twilio/signature.hpp"
+#include "twilio/stream_token.hpp"
 #include "twilio/twiml.hpp"
 
 namespace {
@@ -58,7 +59,9 @@ void BM_SignedStreamingWebhook(benchmark::State& state) {
   const net::WebhookAuth auth({.public_base_url = "https://voice.example.com",
                                .auth_token = kToken},
                               metrics);
-  net::PhoneRoutes routes({.stream_secret = "stream-secret"}, auth, history, metrics);
+  const twilio::StreamTokenIssuer tokens("stream-secret");
+  AIVoiceIntegration ai({.public_base_url = "https://voice.example.com"});
+  net::PhoneRoutes routes({}, auth, tokens, ai, history, metrics);
   net::Router router(metrics);
   routes.register_routes(router);
   net::Request request{net::Method::post, "/phone/incoming-call-streaming", 11};

@@ -15,8 +15,12 @@
 #include <thread>
 #include <vector>
 
+#include "call/ai_voice_integration.hpp"
 #include "call/call_history.hpp"
+#include "call/live_calls.hpp"
+#include "call/stream_metrics.hpp"
 #include "net/http_server.hpp"
+#include "net/media_stream_endpoint.hpp"
 #include "net/phone_routes.hpp"
 #include "net/router.hpp"
 #include "net/service_routes.hpp"
@@ -138,12 +142,22 @@ int run_server(const Settings& settings, const ServeCommand& command) {
                               metrics);
   std::string stream_secret = settings.effective_stream_secret();
   if (stream_secret.empty()) stream_secret = twilio::StreamTokenIssuer::random_secret();
+  const twilio::StreamTokenIssuer tokens(std::move(stream_secret));
+  AIVoiceIntegration ai({.twilio_account_sid = settings.twilio.account_sid,
+                         .twilio_auth_token = settings.twilio.auth_token,
+                         .public_base_url = server_settings.public_base_url,
+                         .max_calls_with_audio =
+                             static_cast<std::size_t>(server_settings.max_concurrent_calls)});
   net::PhoneRoutes phone_routes(
-      {.stream_secret = std::move(stream_secret),
-       .greeting = settings.call.greeting,
+      {.greeting = settings.call.greeting,
        .streaming_mode =
            settings.call.mode == "hybrid" ? call::CallMode::kHybrid : call::CallMode::kStreaming},
-      auth, history, metrics);
+      auth, tokens, ai, history, metrics);
+  call::LiveCalls live_calls(static_cast<std::size_t>(server_settings.max_concurrent_calls));
+  call::StreamMetrics stream_metrics(metrics);
+  net::MediaStreamEndpoint media_streams({.public_base_url = server_settings.public_base_url,
+                                          .auth_token = settings.twilio.auth_token},
+                                         tokens, history, live_calls, stream_metrics);
   net::ServiceRoutes service_routes(auth, history, metrics);
   phone_routes.register_routes(router);
   service_routes.register_routes(router);
@@ -156,7 +170,8 @@ int run_server(const Settings& settings, const ServeCommand& command) {
       io, router,
       {.max_body_bytes = server_settings.max_body_bytes,
        .request_timeout = std::chrono::seconds(server_settings.request_timeout_s),
-       .idle_timeout = std::chrono::seconds(server_settings.idle_timeout_s)},
+       .idle_timeout = std::chrono::seconds(server_settings.idle_timeout_s),
+       .upgrade_handler = &media_streams},
       metrics);
   tcp::endpoint bound;
   try {

@@ -79,6 +79,19 @@ void CallHistory::note_if_ended(const CallRecord& record) {
   }
 }
 
+void CallHistory::record_stream_start(std::string_view call_sid, std::string_view stream_sid) {
+  std::lock_guard lock(mutex_);
+  const auto it = calls_.find(call_sid);
+  if (it != calls_.end()) it->second.stream_sid = std::string(stream_sid);
+}
+
+void CallHistory::record_dtmf(std::string_view call_sid, std::string_view digit, TimePoint at) {
+  std::lock_guard lock(mutex_);
+  const auto it = calls_.find(call_sid);
+  if (it == calls_.end() || it->second.dtmf.size() >= CallRecord::kMaxDtmf) return;
+  it->second.dtmf.push_back({std::string(digit), at});
+}
+
 std::optional<CallRecord> CallHistory::find(std::string_view call_sid) const {
   std::lock_guard lock(mutex_);
   const auto it = calls_.find(call_sid);

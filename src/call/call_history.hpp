@@ -20,6 +20,11 @@ std::string_view to_string(CallMode mode);
 
 using TimePoint = std::chrono::system_clock::time_point;
 
+struct DtmfEvent {
+  std::string digit;
+  TimePoint at;
+};
+
 struct CallRecord {
   std::string call_sid;
   std::string account_sid;
@@ -31,7 +36,10 @@ struct CallRecord {
   std::string status;
   TimePoint started_at;
   TimePoint updated_at;
+  std::string stream_sid;        // the Media Stream's MZ… sid, once its `start` arrived
+  std::vector<DtmfEvent> dtmf;   // keys the caller pressed, oldest first (at most kMaxDtmf)
 
+  static constexpr std::size_t kMaxDtmf = 256;
   bool ended() const;
 };
 
@@ -52,6 +60,11 @@ class CallHistory {
   // Applies a status callback. Returns false when the sid was unknown here; the call is
   // then recorded anyway (another worker may have answered it).
   bool update_status(std::string_view call_sid, std::string_view status, TimePoint now);
+
+  // Facts a live stream learns. Unknown sids are ignored (the call was never answered
+  // here, or has been evicted); a call over kMaxDtmf digits keeps the first ones.
+  void record_stream_start(std::string_view call_sid, std::string_view stream_sid);
+  void record_dtmf(std::string_view call_sid, std::string_view digit, TimePoint at);
 
   std::optional<CallRecord> find(std::string_view call_sid) const;
   std::vector<CallRecord> list() const;  // newest first

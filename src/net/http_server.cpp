@@ -12,6 +12,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
 
 #include <list>
@@ -138,6 +139,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void on_body(beast::error_code ec) {
     if (ec) return on_read_error(ec);
+    UpgradeHandler* upgrade = server_->options.upgrade_handler;
+    if (upgrade != nullptr && !stopping_ && beast::websocket::is_upgrade(parser_->get()) &&
+        upgrade->accepts(parser_->get())) {
+      stream_.expires_never();
+      upgrade->upgrade(parser_->release(), std::move(stream_));
+      return;
+    }
     Response response = server_->router.handle(parser_->get());
     if (stopping_) response.keep_alive(false);
     send(std::move(response), /*linger=*/false);

@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -20,6 +21,16 @@ namespace detail {
 struct HttpServerState;  // shared by the server and its connections
 }  // namespace detail
 
+// Takes over connections whose request is a protocol upgrade it accepts (the Media
+// Streams WebSocket). Called on the connection's strand; `upgrade` owns the stream from
+// then on, and the HTTP server forgets the connection.
+class UpgradeHandler {
+ public:
+  virtual ~UpgradeHandler() = default;
+  virtual bool accepts(const Request& request) const = 0;
+  virtual void upgrade(Request request, boost::beast::tcp_stream stream) = 0;
+};
+
 struct HttpServerOptions {
   std::size_t max_body_bytes = 1 << 20;
   std::size_t max_header_bytes = 16 * 1024;
@@ -27,6 +38,8 @@ struct HttpServerOptions {
   std::chrono::seconds request_timeout{30};
   // Time a keep-alive connection may wait for its next request.
   std::chrono::seconds idle_timeout{75};
+  // Upgrades it does not accept are answered by the router like any request.
+  UpgradeHandler* upgrade_handler = nullptr;
 };
 
 class HttpServer {

@@ -1,11 +1,13 @@
 #include "net/phone_routes.hpp"
 
+#include <boost/beast/http/field.hpp>
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include <array>
 #include <chrono>
 
+#include "net/multipart.hpp"
 #include "twilio/twiml.hpp"
 #include "util/log.hpp"
 
@@ -66,10 +68,12 @@ Response missing_call_sid() {
 }  // namespace
 
 PhoneRoutes::PhoneRoutes(PhoneRoutesOptions options, const WebhookAuth& auth,
+                         const twilio::StreamTokenIssuer& tokens, AIVoiceIntegration& ai,
                          call::CallHistory& history, observe::Registry& metrics)
     : options_(std::move(options)),
       auth_(auth),
-      tokens_(options_.stream_secret),
+      tokens_(tokens),
+      ai_(ai),
       history_(history),
       calls_started_total_(metrics.counter("voxgate_calls_started_total",
                                            "Calls answered by an incoming-call webhook, by mode.",
@@ -88,31 +92,37 @@ void PhoneRoutes::register_routes(Router& router) {
   router.add(Method::post, "/phone/call-status",
              [this](const Request& request, const PathParams&) { return call_status(request); });
 
-  // Routes that later stages fill in. They already check their callers, so that what
-  // a caller learns from a 501 is only that the feature is missing.
+  // Twilio routes that a later stage fills in. They already check the signature, so
+  // that what a caller learns from a 501 is only that the feature is missing.
   const struct {
-    Method method;
     const char* pattern;
-    Caller caller;
     const char* what;
-    const char* arrives_with;
   } pending[] = {
-      {Method::get, "/phone/stream-audio/{call_sid}", Caller::kAnyone,
-       "The Media Streams WebSocket", "the Media Streams stage (issue #3)"},
-      {Method::post, "/phone/stream-audio/{call_sid}", Caller::kAdmin,
-       "The HTTP audio chunk API", "the Media Streams stage (issue #3)"},
-      {Method::post, "/phone/stream-audio/{call_sid}/complete", Caller::kAdmin,
-       "The HTTP audio chunk API", "the Media Streams stage (issue #3)"},
-      {Method::post, "/phone/stream-ended/{call_sid}", Caller::kTwilio,
-       "Continuing a call after its stream", "the recording and fallback stage (issue #5)"},
-      {Method::post, "/phone/process-voice/{call_sid}", Caller::kTwilio,
-       "Recording-mode turns", "the recording and fallback stage (issue #5)"},
+      {"/phone/stream-ended/{call_sid}", "Continuing a call after its stream"},
+      {"/phone/process-voice/{call_sid}", "Recording-mode turns"},
   };
+  router.add(Method::post, "/phone/stream-audio/{call_sid}",
+             [this](const Request& request, const PathParams& params) {
+               return upload_chunk(request, params.get("call_sid"));
+             });
+  router.add(Method::post, "/phone/stream-audio/{call_sid}/complete",
+             [this](const Request& request, const PathParams& params) {
+               return complete_chunks(request, params.get("call_sid"));
+             });
+  // Upgrades are taken over by the WebSocket endpoint before routing; a plain GET here
+  // is a client that did not ask for one.
+  router.add(Method::get, "/phone/stream-audio/{call_sid}", [](const Request&, const PathParams&) {
+    Response response = error_response(Status::upgrade_required, "upgrade_required",
+                                       "This is the Media Streams WebSocket: connect with "
+                                       "'Upgrade: websocket'.");
+    response.set(boost::beast::http::field::upgrade, "websocket");
+    return response;
+  });
   for (const auto& route : pending) {
-    router.add(route.method, route.pattern,
+    router.add(Method::post, route.pattern,
                [this, route](const Request& request, const PathParams&) {
-                 return not_implemented(request, route.caller, route.pattern, route.what,
-                                        route.arrives_with);
+                 return not_implemented(request, route.pattern, route.what,
+                                        "the recording and fallback stage (issue #5)");
                });
   }
 }
@@ -166,8 +176,12 @@ Response PhoneRoutes::incoming_call_streaming(const Request& request) {
   const auto& call = std::get<IncomingCall>(accepted);
 
   twilio::TwimlResponse twiml;
+  // The configured public wss:// URL when there is one; in development, the Host's.
+  const std::string stream_url = ai_.get_streaming_audio_url(call.call_sid)
+                                     .value_or(websocket_base(call.base_url) +
+                                               "/phone/stream-audio/" + call.call_sid);
   twiml.connect_stream(
-      {.url = websocket_base(call.base_url) + "/phone/stream-audio/" + call.call_sid,
+      {.url = stream_url,
        .parameters = {{"token", tokens_.issue(call.call_sid)}}});
   // <Connect> returns here when the WebSocket closes; the server then decides how the
   // call goes on (DESIGN.md §1, fallback).
@@ -201,15 +215,111 @@ Response PhoneRoutes::call_status(const Request& request) {
   return empty_response(Status::no_content);
 }
 
-Response PhoneRoutes::not_implemented(const Request& request, Caller caller,
-                                      std::string_view route, std::string_view what,
-                                      std::string_view arrives_with) {
-  if (caller == Caller::kTwilio) {
-    auto checked = auth_.check_twilio(request, route);
-    if (auto* refusal = std::get_if<Response>(&checked)) return std::move(*refusal);
-  } else if (caller == Caller::kAdmin) {
-    if (auto refusal = auth_.check_admin(request)) return std::move(*refusal);
+namespace {
+
+bool media_type_is(std::string_view content_type, std::string_view type) {
+  const std::string_view bare = content_type.substr(0, content_type.find(';'));
+  return boost::beast::iequals(bare.substr(0, bare.find_last_not_of(' ') + 1), type);
+}
+
+bool is_raw_mulaw_type(std::string_view content_type) {
+  return media_type_is(content_type, "audio/x-mulaw") || media_type_is(content_type, "audio/basic") ||
+         media_type_is(content_type, "audio/mulaw") || media_type_is(content_type, "audio/pcmu");
+}
+
+bool is_wav_type(std::string_view content_type) {
+  return media_type_is(content_type, "audio/wav") || media_type_is(content_type, "audio/x-wav") ||
+         media_type_is(content_type, "audio/wave") || media_type_is(content_type, "audio/vnd.wave");
+}
+
+Response chunk_error_response(const ChunkResult& result) {
+  switch (result.error) {
+    case ChunkError::kBadCallSid:
+      return error_response(Status::bad_request, "bad_call_sid", result.message);
+    case ChunkError::kEmpty:
+      return error_response(Status::bad_request, "empty_audio", result.message);
+    case ChunkError::kUnrecognized:
+      return error_response(Status::bad_request, "invalid_audio", result.message);
+    case ChunkError::kUnsupported:
+      return error_response(Status::unsupported_media_type, "unsupported_audio", result.message);
+    case ChunkError::kTooLarge:
+      return error_response(Status::payload_too_large, "audio_too_large", result.message);
+    case ChunkError::kTooManyCalls:
+      return error_response(Status::service_unavailable, "too_many_calls", result.message);
+    case ChunkError::kNone:
+      break;
   }
+  return error_response(Status::internal_server_error, "internal_error", "Unexpected state.");
+}
+
+}  // namespace
+
+Response PhoneRoutes::upload_chunk(const Request& request, const std::string& call_sid) {
+  if (auto refusal = auth_.check_admin(request)) return std::move(*refusal);
+  const auto header = request[boost::beast::http::field::content_type];
+  const std::string_view content_type(header.data(), header.size());
+  const std::string& body = request.body();
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(body.data());
+
+  ChunkResult result;
+  if (media_type_is(content_type, "multipart/form-data")) {
+    const MultipartResult form = parse_multipart(content_type, body);
+    if (form.error) return error_response(Status::bad_request, "malformed_multipart", form.message);
+    const MultipartPart* part = find_part(form, "audio");
+    if (part == nullptr) {
+      return error_response(Status::bad_request, "missing_audio_field",
+                            "The multipart body needs a part named 'audio'.");
+    }
+    const auto* data = reinterpret_cast<const std::uint8_t*>(part->data.data());
+    result = ai_.add_audio_chunk(call_sid, {data, part->data.size()},
+                                 is_raw_mulaw_type(part->content_type)
+                                     ? AudioEncoding::kRawMulaw8k
+                                     : AudioEncoding::kFile);
+  } else if (is_wav_type(content_type)) {
+    result = ai_.add_audio_chunk(call_sid, {bytes, body.size()}, AudioEncoding::kFile);
+  } else if (is_raw_mulaw_type(content_type)) {
+    result = ai_.add_audio_chunk(call_sid, {bytes, body.size()}, AudioEncoding::kRawMulaw8k);
+  } else {
+    return error_response(Status::unsupported_media_type, "unsupported_media_type",
+                          "Send multipart/form-data with an 'audio' part, or a raw audio/wav, "
+                          "audio/x-wav, audio/x-mulaw or audio/basic body.");
+  }
+  if (result.error != ChunkError::kNone) return chunk_error_response(result);
+  return json_response(Status::ok, {{"call_sid", call_sid},
+                                    {"chunks", result.chunks},
+                                    {"bytes", result.bytes}});
+}
+
+Response PhoneRoutes::complete_chunks(const Request& request, const std::string& call_sid) {
+  if (auto refusal = auth_.check_admin(request)) return std::move(*refusal);
+  const ProcessingResult result = ai_.complete_audio(call_sid);
+  if (result.chunks == 0) {
+    return error_response(Status::not_found, "no_pending_audio",
+                          "No audio chunks are stored for this call.");
+  }
+  auto optional_string = [](const std::optional<std::string>& value) -> boost::json::value {
+    if (value) return boost::json::value(*value);
+    return nullptr;
+  };
+  return json_response(
+      Status::ok,
+      {{"call_sid", result.call_sid},
+       {"transcript", optional_string(result.transcript)},
+       {"reply", optional_string(result.reply)},
+       {"reply_audio_url", optional_string(result.reply_audio_url)},
+       {"ended", result.ended},
+       {"audio_duration_s", result.audio_duration_s},
+       {"chunks", result.chunks},
+       {"timings_ms", {{"stt", result.timings_ms.stt},
+                       {"agent", result.timings_ms.agent},
+                       {"tts", result.timings_ms.tts},
+                       {"total", result.timings_ms.total}}}});
+}
+
+Response PhoneRoutes::not_implemented(const Request& request, std::string_view route,
+                                      std::string_view what, std::string_view arrives_with) {
+  auto checked = auth_.check_twilio(request, route);
+  if (auto* refusal = std::get_if<Response>(&checked)) return std::move(*refusal);
   return error_response(Status::not_implemented, "not_implemented",
                         std::string(what) + " is not implemented yet; it arrives with " +
                             std::string(arrives_with) + ".");

@@ -3,12 +3,16 @@
 // stages fill in. Every webhook is signature-checked when an auth token is configured.
 //
 //   Twilio ──POST form──▶ check signature ─▶ parse CallSid ─▶ record the call ─▶ TwiML
+//
+// It also serves the seed's plain-HTTP chunk API (an admin API): audio uploaded in
+// chunks, accumulated per call, processed on /complete, all through AIVoiceIntegration.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <variant>
 
+#include "call/ai_voice_integration.hpp"
 #include "call/call_history.hpp"
 #include "net/router.hpp"
 #include "net/webhook_auth.hpp"
@@ -18,9 +22,6 @@
 namespace voxgate::net {
 
 struct PhoneRoutesOptions {
-  // Secret for the per-call stream token; must not be empty (a random one in
-  // development mode without a configured secret).
-  std::string stream_secret;
   std::string greeting = "Hello! How can I help you today?";
   // What /phone/incoming-call-streaming answers: kStreaming or kHybrid.
   call::CallMode streaming_mode = call::CallMode::kStreaming;
@@ -28,9 +29,11 @@ struct PhoneRoutesOptions {
 
 class PhoneRoutes {
  public:
-  // `auth`, `history` and `metrics` must outlive the routes.
-  PhoneRoutes(PhoneRoutesOptions options, const WebhookAuth& auth, call::CallHistory& history,
-              observe::Registry& metrics);
+  // Everything passed by reference must outlive the routes. `tokens` issues the
+  // per-call stream token the WebSocket endpoint later checks.
+  PhoneRoutes(PhoneRoutesOptions options, const WebhookAuth& auth,
+              const twilio::StreamTokenIssuer& tokens, AIVoiceIntegration& ai,
+              call::CallHistory& history, observe::Registry& metrics);
 
   void register_routes(Router& router);
 
@@ -47,13 +50,15 @@ class PhoneRoutes {
   Response incoming_call(const Request& request);
   Response incoming_call_streaming(const Request& request);
   Response call_status(const Request& request);
-  enum class Caller { kTwilio, kAdmin, kAnyone };
-  Response not_implemented(const Request& request, Caller caller, std::string_view route,
+  Response upload_chunk(const Request& request, const std::string& call_sid);
+  Response complete_chunks(const Request& request, const std::string& call_sid);
+  Response not_implemented(const Request& request, std::string_view route,
                            std::string_view what, std::string_view arrives_with);
 
   const PhoneRoutesOptions options_;
   const WebhookAuth& auth_;
-  const twilio::StreamTokenIssuer tokens_;
+  const twilio::StreamTokenIssuer& tokens_;
+  AIVoiceIntegration& ai_;
   call::CallHistory& history_;
   observe::Family<observe::Counter>& calls_started_total_;
   observe::Family<observe::Counter>& call_status_total_;

@@ -23,6 +23,12 @@ std::string iso8601(call::TimePoint when) {
   return text;
 }
 
+std::string dtmf_digits(const call::CallRecord& record) {
+  std::string digits;
+  for (const auto& event : record.dtmf) digits += event.digit;
+  return digits;
+}
+
 boost::json::object to_json(const call::CallRecord& record) {
   return {{"call_sid", record.call_sid},
           {"from", record.from},
@@ -32,6 +38,8 @@ boost::json::object to_json(const call::CallRecord& record) {
           {"ended", record.ended()},
           {"started_at", iso8601(record.started_at)},
           {"updated_at", iso8601(record.updated_at)},
+          {"stream_sid", record.stream_sid},
+          {"dtmf", dtmf_digits(record)},
           {"turns", boost::json::array{}}};
 }
 

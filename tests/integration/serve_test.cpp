@@ -16,6 +16,7 @@
 #include "http_client.hpp"
 #include "server_process.hpp"
 #include "twilio/signature.hpp"
+#include "twilio_media_client.hpp"
 
 namespace voxgate::testing {
 namespace {
@@ -279,6 +280,98 @@ TEST(ServeTest, PrintConfigMasksSecretsAndShowsPrecedence) {
   EXPECT_EQ(result.output.find(kToken), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("port = 6001"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("https://flask.example.com"), std::string::npos);
+}
+
+// A minimal 16-bit PCM WAV file, written by hand so the test depends on nothing it tests.
+std::string pcm16_wav(int rate_hz, int n_samples, std::int16_t value) {
+  auto le32 = [](std::uint32_t v) {
+    return std::string{static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
+                       static_cast<char>(v >> 24)};
+  };
+  auto le16 = [](std::uint16_t v) {
+    return std::string{static_cast<char>(v), static_cast<char>(v >> 8)};
+  };
+  const std::uint32_t data_bytes = static_cast<std::uint32_t>(n_samples) * 2;
+  std::string wav = "RIFF" + le32(36 + data_bytes) + "WAVEfmt " + le32(16) + le16(1) + le16(1) +
+                    le32(static_cast<std::uint32_t>(rate_hz)) +
+                    le32(static_cast<std::uint32_t>(rate_hz) * 2) + le16(2) + le16(16) + "data" +
+                    le32(data_bytes);
+  for (int i = 0; i < n_samples; ++i) wav += le16(static_cast<std::uint16_t>(value));
+  return wav;
+}
+
+TEST(ServeTest, MediaStreamThroughTheRealBinary) {
+  ServerProcess server({});
+  HttpClient client;
+  const HttpResult twiml = client.post(server.base_url() + "/phone/incoming-call-streaming",
+                                       "CallSid=CAbinary&From=%2B14155550100");
+  std::smatch token;
+  ASSERT_TRUE(std::regex_search(twiml.body, token,
+                                std::regex(R"re(<Parameter name="token" value="([^"]+)"/>)re")))
+      << twiml.body;
+
+  StreamScript script;
+  script.port = server.port();
+  script.path = "/phone/stream-audio/CAbinary";
+  script.call_sid = "CAbinary";
+  script.custom_parameters = {{"token", token[1]}};
+  script.caller_audio.assign(8000, 0x2A);  // 1 s
+  script.dtmf = {{std::chrono::milliseconds(300), "4"}};
+  const StreamReport report = run_stream_blocking(script);
+  EXPECT_TRUE(report.connected) << report.upgrade_error;
+  EXPECT_EQ(report.close_code, 1000) << report.close_reason;
+  EXPECT_EQ(report.media_frames_sent, 50u);
+
+  const auto call = boost::json::parse(client.get(server.base_url() + "/calls/CAbinary").body);
+  EXPECT_EQ(call.at("dtmf").as_string(), "4");
+  EXPECT_EQ(call.at("stream_sid").as_string().subview(0, 2), "MZ");
+  const std::string metrics = client.get(server.base_url() + "/metrics").body;
+  EXPECT_NE(metrics.find("voxgate_stream_frames_in_total 50"), std::string::npos) << metrics;
+  EXPECT_NE(server.stderr_text().find("[CAbinary] Media stream MZ"), std::string::npos);
+}
+
+// The seed's example, `requests.post(url, files={'audio': open('chunk.wav', 'rb')})`,
+// done with curl's multipart upload; then the failures that must keep earlier audio.
+TEST(ServeTest, SeedChunkUploadWithCurlThenComplete) {
+  ServerProcess server({});
+  const std::string dir = std::filesystem::temp_directory_path() / "voxgate-chunk-test";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir + "/chunk.wav", std::ios::binary) << pcm16_wav(16000, 16000, 1200);
+    std::ofstream(dir + "/garbage.wav", std::ios::binary) << "this is not audio at all";
+  }
+  const std::string url = server.base_url() + "/phone/stream-audio/test123";
+  const std::string upload = run_shell("curl -s -F audio=@" + dir + "/chunk.wav " + url);
+  const auto uploaded = boost::json::parse(upload);
+  EXPECT_EQ(uploaded.at("call_sid").as_string(), "test123");
+  EXPECT_EQ(uploaded.at("chunks").as_int64(), 1);
+  EXPECT_NEAR(static_cast<double>(uploaded.at("bytes").as_int64()), 8000, 20);
+
+  auto status_of = [&](const std::string& curl_args) {
+    return run_shell("curl -s -o /dev/null -w '%{http_code}' " + curl_args + " " + url);
+  };
+  EXPECT_EQ(status_of("-F audio=@" + dir + "/garbage.wav"), "400");
+  EXPECT_EQ(status_of("-F other=@" + dir + "/chunk.wav"), "400");
+  EXPECT_EQ(status_of("-H 'Content-Type: audio/wav' --data-binary ''"), "400");
+  EXPECT_EQ(status_of("-H 'Content-Type: text/plain' --data-binary hello"), "415");
+  const std::string raw = dir + "/half-second.ul";
+  std::ofstream(raw, std::ios::binary) << std::string(4000, '\xff');
+  EXPECT_EQ(status_of("-H 'Content-Type: audio/x-mulaw' --data-binary @" + raw), "200");
+  const std::string too_big = dir + "/big.ul";
+  std::ofstream(too_big, std::ios::binary) << std::string(2 << 20, '\xff');
+  EXPECT_EQ(status_of("-H 'Content-Type: audio/x-mulaw' --data-binary @" + too_big), "413");
+
+  const std::string completed = run_shell("curl -s -X POST " + url + "/complete");
+  const auto result = boost::json::parse(completed);
+  EXPECT_EQ(result.at("chunks").as_int64(), 2) << completed;
+  EXPECT_TRUE(result.at("transcript").is_null());
+  EXPECT_GT(result.at("audio_duration_s").as_double(), 1.0);
+  EXPECT_EQ(run_shell("curl -s -o /dev/null -w '%{http_code}' -X POST " + url + "/complete"),
+            "404");  // freed
+  EXPECT_NE(server.stderr_text().find("Stored audio chunk for call test123"), std::string::npos);
+  EXPECT_NE(server.stderr_text().find("Processing streamed audio for call test123"),
+            std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

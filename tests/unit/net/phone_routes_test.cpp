@@ -38,17 +38,22 @@ const twilio::Params kSeedParams = {
 // One server's worth of routes, in development or production mode.
 struct Server {
   explicit Server(WebhookAuthOptions auth_options)
-      : auth(std::move(auth_options), metrics),
-        phone({.stream_secret = "stream-secret", .greeting = "Hi <there> & welcome"}, auth,
-              history, metrics),
+      : public_base_url(auth_options.public_base_url),
+        auth(std::move(auth_options), metrics),
+        tokens("stream-secret"),
+        ai({.public_base_url = public_base_url}),
+        phone({.greeting = "Hi <there> & welcome"}, auth, tokens, ai, history, metrics),
         service(auth, history, metrics),
         router(metrics) {
     phone.register_routes(router);
     service.register_routes(router);
   }
+  std::string public_base_url;
   observe::Registry metrics;
   call::CallHistory history;
   WebhookAuth auth;
+  twilio::StreamTokenIssuer tokens;
+  AIVoiceIntegration ai;
   PhoneRoutes phone;
   ServiceRoutes service;
   Router router;
@@ -188,8 +193,7 @@ TEST(PhoneRoutesTest, StatusCallbackEndsTheCall) {
 
 TEST(PhoneRoutesTest, LaterStagesAnswer501AfterCheckingTheirCaller) {
   Server dev({});
-  for (const char* target : {"/phone/stream-ended/test123", "/phone/process-voice/test123",
-                             "/phone/stream-audio/test123", "/phone/stream-audio/test123/complete"}) {
+  for (const char* target : {"/phone/stream-ended/test123", "/phone/process-voice/test123"}) {
     const Response response = dev.router.handle(post_form(target, kSeedBody));
     EXPECT_EQ(response.result(), Status::not_implemented) << target;
     EXPECT_NE(response.body().find("\"error\":\"not_implemented\""), std::string::npos);
@@ -197,8 +201,14 @@ TEST(PhoneRoutesTest, LaterStagesAnswer501AfterCheckingTheirCaller) {
   Server production({.public_base_url = kBase, .auth_token = kToken});
   EXPECT_EQ(production.router.handle(post_form("/phone/stream-ended/test123", kSeedBody)).result(),
             Status::forbidden);
-  EXPECT_EQ(production.router.handle(post_form("/phone/stream-audio/test123", kSeedBody)).result(),
-            Status::unauthorized);
+}
+
+TEST(PhoneRoutesTest, PlainGetOfTheStreamUrlAsksForAnUpgrade) {
+  Server server({});
+  const Response response =
+      server.router.handle(Request{Method::get, "/phone/stream-audio/test123", 11});
+  EXPECT_EQ(response.result(), Status::upgrade_required);
+  EXPECT_EQ(response[http::field::upgrade], "websocket");
 }
 
 TEST(ServiceRoutesTest, HealthzReportsActiveCallsAndDraining) {

@@ -1,0 +1,97 @@
+// The library facade of DESIGN.md §5, the seed's API: a C++ application can hand it a
+// call's audio and ask where Twilio should stream to, without the HTTP layer. The
+// server's HTTP chunk API goes through it too.
+//
+//   voxgate::AIVoiceIntegration ai{{.twilio_account_sid = sid, .twilio_auth_token = token}};
+//   voxgate::ProcessingResult r = ai.process_realtime_audio(bytes, call_sid);
+//   std::optional<std::string> url = ai.get_streaming_audio_url(call_sid);  // nullopt: use recording
+//
+// Processing is audio bookkeeping for now: until the speech stages land, a result carries
+// the audio's duration and a null transcript.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "call/chunk_store.hpp"
+
+namespace voxgate {
+
+struct AIVoiceIntegrationOptions {
+  std::string twilio_account_sid;
+  std::string twilio_auth_token;
+  // "https://voice.example.com": where Twilio reaches the server; "" = not reachable.
+  std::string public_base_url;
+  double max_audio_per_call_s = 120;   // pending audio a call may accumulate
+  std::size_t max_calls_with_audio = 2000;
+};
+
+// DESIGN.md §2 "Processing result JSON".
+struct ProcessingResult {
+  std::string call_sid;
+  std::optional<std::string> transcript;
+  std::optional<std::string> reply;
+  std::optional<std::string> reply_audio_url;
+  bool ended = false;
+  double audio_duration_s = 0;
+  std::size_t chunks = 0;
+  struct {
+    double stt = 0, agent = 0, tts = 0, total = 0;
+  } timings_ms;
+};
+
+// How the bytes of one chunk are encoded.
+enum class AudioEncoding {
+  kFile,       // a file libsndfile reads: WAV (PCM 8/16-bit, mu-law, …), AU, …; any rate
+  kRawMulaw8k  // headerless 8 kHz mu-law (audio/x-mulaw, audio/basic)
+};
+
+enum class ChunkError {
+  kNone,
+  kBadCallSid,    // not letters, digits, '_' or '-' (1–64)
+  kEmpty,         // no audio in it
+  kUnrecognized,  // not an audio file
+  kUnsupported,   // an audio file of a kind we cannot convert
+  kTooLarge,      // would take the call past max_audio_per_call_s
+  kTooManyCalls   // max_calls_with_audio calls already have pending audio
+};
+
+struct ChunkResult {
+  ChunkError error = ChunkError::kNone;
+  std::string message;      // a human sentence when error != kNone
+  std::size_t chunks = 0;   // the call's pending chunks after this one (unchanged on error)
+  std::size_t bytes = 0;    // and their size as 8 kHz mu-law
+};
+
+// Thread-safe: calls for different (or the same) call sids may come from any thread.
+class AIVoiceIntegration {
+ public:
+  explicit AIVoiceIntegration(AIVoiceIntegrationOptions options);
+
+  // Converts one chunk to the call's format (8 kHz mono mu-law) and stores it. A chunk
+  // that fails leaves the call's earlier audio intact.
+  ChunkResult add_audio_chunk(std::string_view call_sid, std::span<const std::uint8_t> bytes,
+                              AudioEncoding encoding = AudioEncoding::kFile);
+  // Processes everything stored for the call as one utterance and frees it.
+  ProcessingResult complete_audio(std::string_view call_sid);
+  // The seed's one call: add a chunk, then process what the call has. A chunk that fails
+  // gives a result with zero duration; use add_audio_chunk to learn why.
+  ProcessingResult process_realtime_audio(std::span<const std::uint8_t> bytes,
+                                          std::string_view call_sid);
+
+  // wss://…/phone/stream-audio/{call_sid} when a public base URL is configured (Twilio
+  // can only stream to a public wss:// URL); nullopt otherwise: use recording mode.
+  std::optional<std::string> get_streaming_audio_url(std::string_view call_sid) const;
+
+  const AIVoiceIntegrationOptions& options() const { return options_; }
+
+ private:
+  const AIVoiceIntegrationOptions options_;
+  call::ChunkStore chunks_;
+};
+
+}  // namespace voxgate

@@ -1,0 +1,247 @@
+#include "call/call_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <type_traits>
+
+#include "util/base64.hpp"
+#include "util/log.hpp"
+
+namespace voxgate::call {
+
+namespace {
+
+std::string_view event_label(const twilio::InboundMessage& message) {
+  return std::visit(
+      [](const auto& m) -> std::string_view {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, twilio::ConnectedMessage>) return "connected";
+        if constexpr (std::is_same_v<T, twilio::StartMessage>) return "start";
+        if constexpr (std::is_same_v<T, twilio::MediaMessage>) return "media";
+        if constexpr (std::is_same_v<T, twilio::DtmfMessage>) return "dtmf";
+        if constexpr (std::is_same_v<T, twilio::MarkMessage>) return "mark";
+        if constexpr (std::is_same_v<T, twilio::StopMessage>) return "stop";
+        return "unknown";
+      },
+      message);
+}
+
+double seconds_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+}  // namespace
+
+CallSession::CallSession(CallSessionOptions options, StreamSink& sink, CallHistory& history,
+                         StreamMetrics& metrics, Clock::time_point now)
+    : options_(std::move(options)),
+      sink_(sink),
+      history_(history),
+      metrics_(metrics),
+      opened_at_(now),
+      inbound_(options_.inbound_buffer_bytes),
+      pacer_(options_.pacer) {
+  metrics_.active_streams.inc();
+  metrics_.streams_total.inc();
+}
+
+CallSession::~CallSession() { metrics_.active_streams.dec(); }
+
+void CallSession::on_text(std::string_view text, Clock::time_point now) {
+  if (state_ == State::kEnded) return;
+  const twilio::ParseResult parsed = parser_.parse(text);
+  if (!parsed.message) {
+    ++stats_.malformed_messages;
+    metrics_.malformed_messages_total.inc();
+    // Once per stream at warning level: a broken peer would otherwise flood the log.
+    if (stats_.malformed_messages == 1) {
+      log::CallScope scope(call_sid());
+      spdlog::warn("Ignoring a malformed Media Streams message: {}", parsed.error);
+    }
+    return;
+  }
+  if (parsed.unknown_fields > 0) metrics_.unknown_fields_total.inc(parsed.unknown_fields);
+  const twilio::InboundMessage& message = *parsed.message;
+  metrics_.messages_in_total.with({event_label(message)}).inc();
+
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, twilio::ConnectedMessage>) {
+          // Nothing to do: `connected` only says the socket is Twilio's.
+        } else if constexpr (std::is_same_v<T, twilio::StartMessage>) {
+          handle(m, now);
+        } else if constexpr (std::is_same_v<T, twilio::UnknownMessage>) {
+          ++stats_.unknown_events;
+        } else {
+          if (state_ != State::kStreaming) {
+            ++stats_.unexpected_messages;  // before `start`: no stream to attach it to
+            return;
+          }
+          note_sequence(m.sequence_number);
+          if constexpr (std::is_same_v<T, twilio::StopMessage>) {
+            handle(m, now);
+          } else {
+            handle(m);
+          }
+        }
+      },
+      message);
+}
+
+void CallSession::note_sequence(const std::optional<std::uint64_t>& sequence_number) {
+  if (!sequence_number) return;
+  sequence_.on_sequence(*sequence_number);
+  const auto& seq = sequence_.stats();
+  if (seq.gaps > reported_gaps_) metrics_.sequence_gaps_total.inc(seq.gaps - reported_gaps_);
+  if (seq.reordered > reported_reordered_) {
+    metrics_.sequence_reordered_total.inc(seq.reordered - reported_reordered_);
+  }
+  reported_gaps_ = seq.gaps;
+  reported_reordered_ = seq.reordered;
+}
+
+void CallSession::handle(const twilio::StartMessage& message, Clock::time_point now) {
+  if (state_ != State::kAwaitingStart) {
+    ++stats_.unexpected_messages;  // a second `start`: the first one stands
+    return;
+  }
+  log::CallScope scope(call_sid());
+  if (message.call_sid != options_.expected_call_sid) {
+    return refuse("call_sid_mismatch", "start.callSid does not match the stream URL");
+  }
+  if (options_.tokens != nullptr) {
+    const auto token = message.custom_parameters.find("token");
+    if (token == message.custom_parameters.end()) {
+      if (options_.require_token) return refuse("missing_token", "the stream token is missing");
+      spdlog::warn("Stream has no token parameter; accepted in development mode only");
+    } else if (!options_.tokens->verify(message.call_sid, token->second)) {
+      return refuse("bad_token", "the stream token does not match this call");
+    }
+  }
+  start_ = message;
+  if (message.sequence_number) sequence_.on_sequence(*message.sequence_number);
+  state_ = State::kStreaming;
+  history_.record_stream_start(call_sid(), message.stream_sid);
+  spdlog::info("Media stream {} started ({} {} Hz, {} channel{}) after {:.0f} ms",
+               message.stream_sid, message.media_format.encoding,
+               message.media_format.sample_rate_hz, message.media_format.channels,
+               message.media_format.channels == 1 ? "" : "s",
+               seconds_between(opened_at_, now) * 1000);
+}
+
+void CallSession::handle(const twilio::MediaMessage& message) {
+  sequence_.on_media(message.chunk, message.timestamp_ms);
+  if (!util::base64_decode(message.payload, payload_)) {
+    ++stats_.bad_payloads;
+    metrics_.bad_payloads_total.inc();
+    return;
+  }
+  ++stats_.frames_in;
+  stats_.bytes_in += payload_.size();
+  metrics_.frames_in_total.inc();
+  metrics_.bytes_in_total.inc(static_cast<double>(payload_.size()));
+  const std::uint64_t dropped_before = inbound_.dropped_bytes();
+  inbound_.append(payload_);
+  if (inbound_.dropped_bytes() > dropped_before) {
+    metrics_.inbound_dropped_bytes_total.inc(
+        static_cast<double>(inbound_.dropped_bytes() - dropped_before));
+  }
+}
+
+void CallSession::handle(const twilio::DtmfMessage& message) {
+  ++stats_.dtmf;
+  metrics_.dtmf_total.inc();
+  history_.record_dtmf(call_sid(), message.digit, std::chrono::system_clock::now());
+  log::CallScope scope(call_sid());
+  spdlog::info("Caller pressed {}", message.digit);
+}
+
+void CallSession::handle(const twilio::MarkMessage& message) {
+  switch (pacer_.on_mark_echo(message.name)) {
+    case audio::MarkFate::kPlayed:
+      ++stats_.marks_played;
+      metrics_.marks_total.with({"played"}).inc();
+      break;
+    case audio::MarkFate::kDiscarded:
+      ++stats_.marks_discarded;
+      metrics_.marks_total.with({"discarded"}).inc();
+      break;
+    case audio::MarkFate::kUnknown:
+      ++stats_.unexpected_messages;
+      metrics_.marks_total.with({"unknown"}).inc();
+      break;
+  }
+}
+
+void CallSession::handle(const twilio::StopMessage& message, Clock::time_point now) {
+  (void)message;
+  log::CallScope scope(call_sid());
+  spdlog::info("Twilio stopped the stream after {:.1f} s", seconds_between(opened_at_, now));
+  state_ = State::kEnded;
+  sink_.close(kCloseNormal, "stream stopped");
+}
+
+void CallSession::refuse(std::string_view reason_label, std::string reason) {
+  spdlog::warn("Refusing media stream: {}", reason);
+  metrics_.streams_refused_total.with({reason_label}).inc();
+  state_ = State::kEnded;
+  sink_.close(kClosePolicyViolation, std::move(reason));
+}
+
+void CallSession::on_closed(Clock::time_point now) {
+  if (closed_) return;
+  closed_ = true;
+  state_ = State::kEnded;
+  metrics_.stream_duration_s.observe(seconds_between(opened_at_, now));
+  inbound_.clear();
+  log::CallScope scope(call_sid());
+  spdlog::info("Media stream closed: {} frames in, {} frames out, {} marks played, {} discarded",
+               stats_.frames_in, stats_.frames_out, stats_.marks_played, stats_.marks_discarded);
+}
+
+bool CallSession::speak(std::span<const std::uint8_t> mulaw, std::string mark_name,
+                        Clock::time_point now) {
+  if (state_ != State::kStreaming) return false;
+  if (!pacer_.enqueue(mulaw, std::move(mark_name), now)) return false;
+  pump(now);
+  return true;
+}
+
+audio::InterruptResult CallSession::interrupt(Clock::time_point now) {
+  audio::InterruptResult result = pacer_.interrupt(now);
+  if (state_ != State::kStreaming) return result;
+  // Twilio keeps playing what it buffered until told otherwise (twilio-protocol.md §6.2).
+  sink_.send_text(twilio::clear_message(start_.stream_sid));
+  ++stats_.clears;
+  metrics_.clears_total.inc();
+  return result;
+}
+
+void CallSession::pump(Clock::time_point now) {
+  if (state_ != State::kStreaming) return;
+  const Clock::time_point due = pacer_.next_due();
+  if (due > now) return;
+  const double lateness_s = seconds_between(due, now);
+  metrics_.frame_lateness_s.observe(lateness_s);
+  if (lateness_s > 0.005) metrics_.late_frames_total.inc();
+  for (auto& item : pacer_.poll(now)) {
+    if (const auto* frame = std::get_if<audio::OutFrame>(&item)) {
+      sink_.send_text(twilio::media_message(start_.stream_sid, frame->mulaw));
+      ++stats_.frames_out;
+      metrics_.frames_out_total.inc();
+      metrics_.bytes_out_total.inc(static_cast<double>(frame->mulaw.size()));
+    } else if (const auto* mark = std::get_if<audio::OutMark>(&item)) {
+      sink_.send_text(twilio::mark_message(start_.stream_sid, mark->name));
+      ++stats_.marks_sent;
+      metrics_.marks_total.with({"sent"}).inc();
+    }
+  }
+}
+
+Clock::time_point CallSession::next_due() const {
+  if (state_ != State::kStreaming) return Clock::time_point::max();
+  return pacer_.next_due();
+}
+
+}  // namespace voxgate::call
