@@ -18,6 +18,7 @@
 #include "audio/frames.hpp"
 #include "audio/g711.hpp"
 #include "audio/resampler.hpp"
+#include "twilio/media_stream.hpp"
 #include "util/base64.hpp"
 
 namespace {
@@ -161,6 +162,43 @@ void BM_InboundFrame(benchmark::State& state) {
 }
 BENCHMARK(BM_InboundFrame);
 
+// The whole inbound path as a call runs it: the Media Streams JSON text of one frame
+// parsed, its payload base64-decoded, mu-law decoded, and resampled for the recognizer.
+void BM_InboundMessage(benchmark::State& state) {
+  const auto& fixture = inbound();
+  std::vector<std::string> messages;
+  for (std::size_t f = 0; f < kFramesPerSecond; ++f) {
+    messages.push_back(
+        R"({"event":"media","sequenceNumber":")" + std::to_string(f + 2) +
+        R"(","media":{"track":"inbound","chunk":")" + std::to_string(f + 1) +
+        R"(","timestamp":")" + std::to_string(20 * f) + R"(","payload":")" +
+        fixture.payloads[f] + R"("},"streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0"})");
+  }
+  twilio::InboundParser parser;
+  audio::Resampler resampler(audio::kTelephonyRateHz, audio::kSpeechRateHz,
+                             static_cast<int>(state.range(0)));
+  std::vector<std::uint8_t> mulaw;
+  std::vector<std::int16_t> pcm_8k(audio::kFrameSamples);
+  std::vector<std::int16_t> pcm_16k;
+  pcm_16k.reserve(2 * audio::kSpeechFrameSamples);
+  std::size_t f = 0;
+  for (auto _ : state) {
+    const twilio::ParseResult parsed = parser.parse(messages[f]);
+    const auto* media = std::get_if<twilio::MediaMessage>(&*parsed.message);
+    if (media == nullptr || !util::base64_decode(media->payload, mulaw)) {
+      state.SkipWithError("bad message");
+    }
+    pcm_8k.resize(mulaw.size());
+    audio::decode_ulaw(mulaw, std::span<std::int16_t>(pcm_8k));
+    pcm_16k.clear();
+    resampler.process(pcm_8k, pcm_16k);
+    benchmark::DoNotOptimize(pcm_16k.data());
+    f = (f + 1) % kFramesPerSecond;
+  }
+  report(state);
+}
+BENCHMARK(BM_InboundMessage)->ArgName("quality")->Arg(5)->Arg(3);
+
 // --- outbound, step by step ---
 
 void BM_OutResample16kTo8k(benchmark::State& state) {
@@ -231,6 +269,29 @@ void BM_OutboundFrame(benchmark::State& state) {
   report(state);
 }
 BENCHMARK(BM_OutboundFrame);
+
+// The whole outbound path: 16 kHz synthesized speech resampled to 8 kHz, mu-law encoded,
+// and wrapped in a Media Streams `media` message.
+void BM_OutboundMessage(benchmark::State& state) {
+  const auto& fixture = outbound();
+  audio::Resampler resampler(audio::kSpeechRateHz, audio::kTelephonyRateHz,
+                             static_cast<int>(state.range(0)));
+  std::vector<std::int16_t> pcm_8k;
+  pcm_8k.reserve(2 * audio::kFrameSamples);
+  std::vector<std::uint8_t> mulaw(2 * audio::kFrameSamples);
+  std::size_t f = 0;
+  for (auto _ : state) {
+    pcm_8k.clear();
+    resampler.process(fixture.pcm_16k_frames[f], pcm_8k);
+    const auto codes = std::span<std::uint8_t>(mulaw).first(pcm_8k.size());
+    audio::encode_ulaw(pcm_8k, codes);
+    std::string message = twilio::media_message("MZ18ad3ab5a668481ce02b83e7395059f0", codes);
+    benchmark::DoNotOptimize(message.data());
+    f = (f + 1) % kFramesPerSecond;
+  }
+  report(state);
+}
+BENCHMARK(BM_OutboundMessage)->ArgName("quality")->Arg(5)->Arg(3);
 
 // TTS voices that speak at 22.05 kHz (espeak-ng) go to the call directly: 441 samples a frame.
 void BM_OutResample22kTo8k(benchmark::State& state) {

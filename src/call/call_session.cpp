@@ -204,6 +204,7 @@ bool CallSession::speak(std::span<const std::uint8_t> mulaw, std::string mark_na
                         Clock::time_point now) {
   if (state_ != State::kStreaming) return false;
   if (!pacer_.enqueue(mulaw, std::move(mark_name), now)) return false;
+  last_enqueue_ = now;
   pump(now);
   return true;
 }
@@ -222,10 +223,12 @@ void CallSession::pump(Clock::time_point now) {
   if (state_ != State::kStreaming) return;
   const Clock::time_point due = pacer_.next_due();
   if (due > now) return;
-  const double lateness_s = seconds_between(due, now);
+  // Frames due before they were queued (the lead at the start of a run) are not late.
+  const double lateness_s = seconds_between(std::max(due, last_enqueue_), now);
   metrics_.frame_lateness_s.observe(lateness_s);
   if (lateness_s > 0.005) metrics_.late_frames_total.inc();
-  for (auto& item : pacer_.poll(now)) {
+  pacer_.poll(now, due_items_);
+  for (auto& item : due_items_) {
     if (const auto* frame = std::get_if<audio::OutFrame>(&item)) {
       sink_.send_text(twilio::media_message(start_.stream_sid, frame->mulaw));
       ++stats_.frames_out;

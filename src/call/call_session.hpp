@@ -116,6 +116,8 @@ class CallSession {
   InboundAudioBuffer inbound_;
   audio::Pacer pacer_;
   std::vector<std::uint8_t> payload_;  // decode buffer, reused for every frame
+  std::vector<audio::PacerItem> due_items_;  // reused by every pump
+  Clock::time_point last_enqueue_;
   CallSessionStats stats_;
   std::uint64_t reported_gaps_ = 0, reported_reordered_ = 0;
 };

@@ -51,7 +51,8 @@ StreamMetrics::StreamMetrics(observe::Registry& r)
                             .with({})),
       frame_lateness_s(r.histogram("voxgate_stream_frame_lateness_seconds",
                                    "How late outbound frames left compared to their schedule.",
-                                   {}, {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1})
+                                   {}, {0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02,
+                                        0.05, 0.1, 0.25})
                            .with({})) {}
 
 }  // namespace voxgate::call

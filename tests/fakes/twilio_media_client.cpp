@@ -404,6 +404,9 @@ class StreamRun : public std::enable_shared_from_this<StreamRun> {
   void on_write(beast::error_code ec) {
     writing_ = false;
     if (finished_) return;
+    // The server's close frame came in while we wrote: the pending read is finishing the
+    // close handshake and will end the stream cleanly; cutting the socket now would spoil it.
+    if (ec == websocket::error::closed) return queue_.clear();
     if (ec) {
       report_.error = "write: " + ec.message();
       return finish();

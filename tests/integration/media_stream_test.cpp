@@ -1,25 +1,12 @@
 // The Media Streams WebSocket over real sockets on loopback: the server's modules run in
 // this process (so a test can make a call speak), and the Twilio side is the stand-in in
 // tests/fakes, which speaks the wire protocol and plays audio back like Twilio.
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 #include <future>
 #include <thread>
 
-#include "call/ai_voice_integration.hpp"
-#include "call/call_history.hpp"
-#include "call/live_calls.hpp"
-#include "call/stream_metrics.hpp"
-#include "net/http_server.hpp"
-#include "net/media_stream_endpoint.hpp"
-#include "net/phone_routes.hpp"
-#include "net/router.hpp"
-#include "net/service_routes.hpp"
-#include "net/webhook_auth.hpp"
-#include "twilio/signature.hpp"
-#include "twilio/stream_token.hpp"
+#include "in_process_server.hpp"
 #include "twilio_media_client.hpp"
 
 namespace voxgate::testing {
@@ -27,75 +14,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
-
-constexpr const char* kAuthToken = "media-auth-token";
-constexpr const char* kPublicBase = "https://voice.example.com";
-
-// The server's modules, wired as `voxgate serve` wires them, on two I/O threads.
-class InProcessServer {
- public:
-  explicit InProcessServer(bool production, std::size_t max_calls = 200)
-      : auth_token_(production ? kAuthToken : ""),
-        live_calls(max_calls),
-        stream_metrics(metrics),
-        tokens("stream-secret"),
-        auth({.public_base_url = production ? kPublicBase : "", .auth_token = auth_token_},
-             metrics),
-        router(metrics),
-        endpoint({.public_base_url = production ? kPublicBase : "", .auth_token = auth_token_},
-                 tokens, history, live_calls, stream_metrics),
-        server(io, router, {.upgrade_handler = &endpoint}, metrics),
-        work(asio::make_work_guard(io)) {
-    const auto bound = server.listen({asio::ip::make_address("127.0.0.1"), 0});
-    port = bound.port();
-    for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
-  }
-
-  ~InProcessServer() {
-    server.stop();
-    work.reset();
-    io.stop();
-    for (auto& thread : threads) thread.join();
-  }
-
-  // What Twilio would be told by the streaming webhook, and the signed upgrade.
-  StreamScript script_for(const std::string& call_sid) const {
-    StreamScript script;
-    script.port = port;
-    script.path = "/phone/stream-audio/" + call_sid;
-    script.call_sid = call_sid;
-    script.custom_parameters = {{"token", tokens.issue(call_sid)}};
-    if (!auth_token_.empty()) {
-      script.upgrade_headers = {
-          {"x-twilio-signature",
-           twilio::compute_signature(auth_token_,
-                                     std::string("wss://voice.example.com") + script.path, {})}};
-    }
-    return script;
-  }
-
-  void answer(const std::string& call_sid) {
-    call::CallRecord record;
-    record.call_sid = call_sid;
-    record.status = "in-progress";
-    history.record_incoming(record);
-  }
-
-  std::string auth_token_;
-  observe::Registry metrics;
-  call::CallHistory history;
-  call::LiveCalls live_calls;
-  call::StreamMetrics stream_metrics;
-  twilio::StreamTokenIssuer tokens;
-  net::WebhookAuth auth;
-  net::Router router;
-  net::MediaStreamEndpoint endpoint;
-  asio::io_context io;
-  net::HttpServer server;
-  asio::executor_work_guard<asio::io_context::executor_type> work;
-  std::vector<std::thread> threads;
-  unsigned short port = 0;
-};
 
 std::vector<std::uint8_t> tone_ulaw(std::chrono::milliseconds length) {
   return std::vector<std::uint8_t>(static_cast<std::size_t>(length.count()) * 8, 0x2A);
