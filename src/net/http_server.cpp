@@ -255,6 +255,10 @@ void on_accept(const std::shared_ptr<detail::HttpServerState>& state, beast::err
     spdlog::warn("accept failed: {}", ec.message());
     return accept_next(state);
   }
+  // Audio frames and webhook answers are small and urgent: Nagle's algorithm would hold
+  // them back waiting for ACKs (up to the peer's delayed-ACK time, ~40 ms).
+  beast::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
   std::list<std::weak_ptr<HttpSession>>::iterator registration;
   auto session = std::make_shared<HttpSession>(std::move(socket), state);
   {

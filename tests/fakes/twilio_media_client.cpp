@@ -193,6 +193,9 @@ class StreamRun : public std::enable_shared_from_this<StreamRun> {
       report_.upgrade_error = "connect: " + ec.message();
       return finish();
     }
+    // Small real-time frames: no Nagle delay, as a media server would configure it.
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
     // The WebSocket stream keeps its own timers from here on; two would fight.
     beast::get_lowest_layer(ws_).expires_never();
     websocket::stream_base::timeout timeouts{};
