@@ -2,24 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cctype>
 #include <chrono>
 
 #include "audio/frames.hpp"
 #include "audio/wav.hpp"
+#include "call/call_sid.hpp"
+#include "twilio/twiml.hpp"
 #include "util/log.hpp"
 
 namespace voxgate {
 
 namespace {
-
-bool is_valid_call_sid(std::string_view sid) {
-  if (sid.empty() || sid.size() > 64) return false;
-  for (const char c : sid) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
-  }
-  return true;
-}
 
 double duration_s(std::size_t n_mulaw_bytes) {
   return static_cast<double>(n_mulaw_bytes) / audio::kTelephonyRateHz;
@@ -36,7 +29,7 @@ ChunkResult AIVoiceIntegration::add_audio_chunk(std::string_view call_sid,
                                                 std::span<const std::uint8_t> bytes,
                                                 AudioEncoding encoding) {
   ChunkResult result;
-  if (!is_valid_call_sid(call_sid)) {
+  if (!call::is_valid_call_sid(call_sid)) {
     result.error = ChunkError::kBadCallSid;
     result.message = "The call sid may hold only letters, digits, '_' and '-' (1 to 64).";
     return result;
@@ -135,15 +128,11 @@ ProcessingResult AIVoiceIntegration::process_realtime_audio(std::span<const std:
 
 std::optional<std::string> AIVoiceIntegration::get_streaming_audio_url(
     std::string_view call_sid) const {
-  const std::string& base = options_.public_base_url;
-  if (!is_valid_call_sid(call_sid)) return std::nullopt;
-  std::string scheme_less;
-  if (base.starts_with("https://")) {
-    scheme_less = base.substr(8);
-  } else {
-    return std::nullopt;  // Twilio streams only to wss:// (twilio-protocol.md §1.5)
-  }
-  return "wss://" + scheme_less + "/phone/stream-audio/" + std::string(call_sid);
+  // Twilio streams only to wss:// (twilio-protocol.md §1.5): an https base or nothing.
+  if (!options_.public_base_url.starts_with("https://")) return std::nullopt;
+  if (!call::is_valid_call_sid(call_sid)) return std::nullopt;
+  return twilio::websocket_url_of(options_.public_base_url) + "/phone/stream-audio/" +
+         std::string(call_sid);
 }
 
 }  // namespace voxgate

@@ -14,6 +14,8 @@
 #include <deque>
 
 #include "call/call_session.hpp"
+#include "call/call_sid.hpp"
+#include "twilio/twiml.hpp"
 #include "util/log.hpp"
 #include "util/version.hpp"
 
@@ -35,18 +37,7 @@ std::string call_sid_from_target(std::string_view target) {
   auto it = segments.begin();
   if (*it++ != "phone" || *it++ != "stream-audio") return {};
   std::string sid = *it;
-  for (const char c : sid) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return {};
-  }
-  return sid.size() <= 64 ? sid : std::string{};
-}
-
-std::string websocket_url(const std::string& base_url, std::string_view target) {
-  std::string url = base_url;
-  if (url.starts_with("https://")) url.replace(0, 8, "wss://");
-  else if (url.starts_with("http://")) url.replace(0, 7, "ws://");
-  url.append(target);
-  return url;
+  return call::is_valid_call_sid(sid) ? sid : std::string{};
 }
 
 }  // namespace
@@ -143,8 +134,9 @@ class MediaStreamConnection final : public std::enable_shared_from_this<MediaStr
   bool check_signature(const Request& request) const {
     if (!shared_->validator) return true;
     const auto header = request["X-Twilio-Signature"];  // arrives lowercase; names fold case
-    const std::string url =
-        websocket_url(shared_->options.public_base_url, std::string_view(request.target()));
+    // Twilio signs the upgrade over the wss:// URL it was given (twilio-protocol.md §4.1).
+    const std::string url = twilio::websocket_url_of(shared_->options.public_base_url) +
+                            std::string(request.target());
     return shared_->validator->validate(url, {}, std::string_view(header.data(), header.size()));
   }
 

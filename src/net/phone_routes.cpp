@@ -7,6 +7,7 @@
 #include <array>
 #include <chrono>
 
+#include "call/call_sid.hpp"
 #include "net/multipart.hpp"
 #include "twilio/twiml.hpp"
 #include "util/log.hpp"
@@ -15,28 +16,9 @@ namespace voxgate::net {
 
 namespace {
 
-// Twilio's CallSids are "CA" + 32 hex digits, but test tools and the seed's own curl
-// example use short ones ("test123"). Anything in this alphabet is accepted; nothing
-// else is, because the sid goes into URLs, TwiML and log lines.
-bool is_valid_call_sid(std::string_view sid) {
-  if (sid.empty() || sid.size() > 64) return false;
-  for (const char c : sid) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
-  }
-  return true;
-}
-
 std::string param_or_empty(const FormParams& params, std::string_view name) {
   const std::string* value = find_first(params, name);
   return value != nullptr ? *value : std::string{};
-}
-
-// The WebSocket URL under a base URL: wss:// under https, ws:// under plain http
-// (development mode); Twilio itself only connects to wss:// (twilio-protocol.md §1.5).
-std::string websocket_base(const std::string& base_url) {
-  if (base_url.starts_with("https://")) return "wss://" + base_url.substr(8);
-  if (base_url.starts_with("http://")) return "ws://" + base_url.substr(7);
-  return base_url;
 }
 
 call::CallMode requested_mode(const Request& request, call::CallMode configured) {
@@ -133,7 +115,7 @@ std::variant<PhoneRoutes::IncomingCall, Response> PhoneRoutes::accept_incoming(
   if (auto* refusal = std::get_if<Response>(&checked)) return std::move(*refusal);
   auto& webhook = std::get<WebhookRequest>(checked);
   const std::string call_sid = param_or_empty(webhook.params, "CallSid");
-  if (!is_valid_call_sid(call_sid)) return missing_call_sid();
+  if (!call::is_valid_call_sid(call_sid)) return missing_call_sid();
 
   log::CallScope scope(call_sid);
   const auto now = std::chrono::system_clock::now();
@@ -178,7 +160,7 @@ Response PhoneRoutes::incoming_call_streaming(const Request& request) {
   twilio::TwimlResponse twiml;
   // The configured public wss:// URL when there is one; in development, the Host's.
   const std::string stream_url = ai_.get_streaming_audio_url(call.call_sid)
-                                     .value_or(websocket_base(call.base_url) +
+                                     .value_or(twilio::websocket_url_of(call.base_url) +
                                                "/phone/stream-audio/" + call.call_sid);
   twiml.connect_stream(
       {.url = stream_url,
@@ -194,7 +176,7 @@ Response PhoneRoutes::call_status(const Request& request) {
   if (auto* refusal = std::get_if<Response>(&checked)) return std::move(*refusal);
   const auto& webhook = std::get<WebhookRequest>(checked);
   const std::string call_sid = param_or_empty(webhook.params, "CallSid");
-  if (!is_valid_call_sid(call_sid)) return missing_call_sid();
+  if (!call::is_valid_call_sid(call_sid)) return missing_call_sid();
   const std::string status = param_or_empty(webhook.params, "CallStatus");
   if (status.empty()) {
     return error_response(Status::bad_request, "missing_call_status",

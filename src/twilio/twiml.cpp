@@ -254,4 +254,10 @@ void TwimlResponse::append_open_tag(std::string& out, std::string_view name,
   out.append(self_closing ? "/>" : ">");
 }
 
+std::string websocket_url_of(std::string_view http_url) {
+  if (http_url.starts_with("https://")) return "wss://" + std::string(http_url.substr(8));
+  if (http_url.starts_with("http://")) return "ws://" + std::string(http_url.substr(7));
+  return std::string(http_url);
+}
+
 }  // namespace voxgate::twilio

@@ -100,4 +100,9 @@ class TwimlResponse {
 // Tab, newline and CR pass through unchanged.
 std::string xml_escape(std::string_view text);
 
+// The WebSocket form of an http(s) URL: https:// -> wss://, http:// -> ws:// (development
+// only: Twilio itself connects to wss:// alone, twilio-protocol.md §1.5). Other URLs are
+// returned unchanged.
+std::string websocket_url_of(std::string_view http_url);
+
 }  // namespace voxgate::twilio
