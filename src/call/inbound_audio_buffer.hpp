@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <span>
 #include <vector>
 
@@ -27,7 +26,10 @@ class InboundAudioBuffer {
 
  private:
   const std::size_t capacity_bytes_;
-  std::deque<std::uint8_t> bytes_;
+  // Grows as audio comes, up to the capacity (most calls never fill it); once full it is
+  // a ring whose oldest byte is at `oldest_`.
+  std::vector<std::uint8_t> bytes_;
+  std::size_t oldest_ = 0;
   std::uint64_t dropped_bytes_ = 0;
 };
 

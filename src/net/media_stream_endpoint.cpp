@@ -4,8 +4,10 @@
 #include "net/media_stream_endpoint.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/asio/basic_stream_socket.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <boost/url/parse.hpp>
@@ -53,6 +55,30 @@ struct MediaStreamEndpoint::Shared {
 
 namespace {
 
+// The connection's own strand as a concrete type, and a socket and timer bound to it:
+// type-erased executors (any_io_executor) and beast::tcp_stream's timer machinery cost
+// on every one of the ~100 operations per second a stream makes, and the WebSocket
+// keeps its own timeouts.
+using Strand = asio::strand<asio::io_context::executor_type>;
+using Socket = asio::basic_stream_socket<asio::ip::tcp, Strand>;
+using Timer = asio::basic_waitable_timer<call::Clock, asio::wait_traits<call::Clock>, Strand>;
+
+Socket rebind_to_strand(beast::tcp_stream& stream) {
+  auto& socket = stream.socket();
+  const Strand* strand = socket.get_executor().target<Strand>();
+  // The HTTP server gives every connection a strand of its io_context; anything else
+  // would be a wiring bug, and the connection still gets a strand of that context.
+  Socket rebound(strand != nullptr
+                     ? *strand
+                     : asio::make_strand(static_cast<asio::io_context&>(
+                           asio::query(socket.get_executor(), asio::execution::context))));
+  beast::error_code ec;
+  const auto protocol = socket.local_endpoint(ec).protocol();
+  const auto handle = socket.release(ec);
+  if (!ec) rebound.assign(protocol, handle, ec);
+  return rebound;
+}
+
 class MediaStreamConnection final : public std::enable_shared_from_this<MediaStreamConnection>,
                                     public call::StreamSink,
                                     public call::LiveCallHandle {
@@ -63,7 +89,7 @@ class MediaStreamConnection final : public std::enable_shared_from_this<MediaStr
                         beast::tcp_stream stream)
       : shared_(std::move(shared)),
         call_sid_(std::move(call_sid)),
-        ws_(std::move(stream)),
+        ws_(rebind_to_strand(stream)),
         pacer_timer_(ws_.get_executor()) {}
 
   void start(Request request) {
@@ -186,9 +212,11 @@ class MediaStreamConnection final : public std::enable_shared_from_this<MediaStr
     if (!ws_.got_text()) {
       buffer_.consume(buffer_.size());  // Twilio sends text only; binary is ignored
     } else {
-      const std::string text = beast::buffers_to_string(buffer_.data());
-      buffer_.consume(buffer_.size());
+      // A flat_buffer holds the message in one piece: parse it where it lies.
+      const std::string_view text(static_cast<const char*>(buffer_.data().data()),
+                                  buffer_.size());
       session_->on_text(text, call::Clock::now());
+      buffer_.consume(buffer_.size());
       if (!close_requested_) schedule_pump();
     }
     read_next();
@@ -244,7 +272,8 @@ class MediaStreamConnection final : public std::enable_shared_from_this<MediaStr
         .idle_timeout = websocket::stream_base::none(),
         .keep_alive_pings = false});
     ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code ec) {
-      if (ec) beast::get_lowest_layer(self->ws_).close();
+      beast::error_code ignored;
+      if (ec) beast::get_lowest_layer(self->ws_).close(ignored);
     });
   }
 
@@ -265,9 +294,9 @@ class MediaStreamConnection final : public std::enable_shared_from_this<MediaStr
 
   std::shared_ptr<Shared> shared_;
   const std::string call_sid_;
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Socket> ws_;
   beast::flat_buffer buffer_;
-  asio::steady_timer pacer_timer_;
+  Timer pacer_timer_;
   call::Clock::time_point timer_due_ = call::Clock::time_point::max();
   bool timer_armed_ = false;
   std::deque<std::string> outbox_;

@@ -48,6 +48,22 @@ TEST(InboundAudioBufferTest, DropsOldestBeyondCapacity) {
   EXPECT_EQ(buffer.size_bytes(), 0u);
 }
 
+TEST(InboundAudioBufferTest, RingKeepsTheNewestBytesInOrderAcrossManyWraps) {
+  InboundAudioBuffer buffer(1000);
+  std::vector<std::uint8_t> expected;
+  std::uint8_t next = 0;
+  for (int chunk = 0; chunk < 50; ++chunk) {
+    std::vector<std::uint8_t> bytes(160 + chunk % 7);
+    for (auto& b : bytes) b = next++;
+    buffer.append(bytes);
+    expected.insert(expected.end(), bytes.begin(), bytes.end());
+  }
+  const std::vector<std::uint8_t> tail(expected.end() - 1000, expected.end());
+  EXPECT_EQ(buffer.size_bytes(), 1000u);
+  EXPECT_EQ(buffer.dropped_bytes(), expected.size() - 1000);
+  EXPECT_EQ(buffer.take_all(), tail);
+}
+
 struct NullHandle : LiveCallHandle {
   void speak(std::vector<std::uint8_t>, std::string) override {}
   void interrupt() override {}
