@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <functional>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 
 #include "call/ai_voice_integration.hpp"
 #include "call/call_history.hpp"
+#include "call/call_session.hpp"
 #include "call/live_calls.hpp"
 #include "call/stream_metrics.hpp"
 #include "net/http_server.hpp"
@@ -89,10 +91,15 @@ spdlog::level::level_enum log_level(const std::string& name) {
   return spdlog::level::from_str(name);  // names were validated with the settings
 }
 
-// Stops the io_context if draining takes longer than the deadline.
+// Bounds a graceful stop. At the drain deadline it runs `on_deadline` (closing the live
+// streams, so Twilio's <Redirect> takes those calls to another worker), then gives the
+// closes `kCloseGrace` to finish before stopping the io_context outright.
 class DrainWatchdog {
  public:
-  explicit DrainWatchdog(asio::io_context& io) : io_(io) {}
+  static constexpr std::chrono::seconds kCloseGrace{2};
+
+  DrainWatchdog(asio::io_context& io, std::function<void()> on_deadline)
+      : io_(io), on_deadline_(std::move(on_deadline)) {}
   ~DrainWatchdog() {
     {
       std::lock_guard lock(mutex_);
@@ -108,14 +115,18 @@ class DrainWatchdog {
     thread_ = std::thread([this, deadline] {
       std::unique_lock lock(mutex_);
       if (changed_.wait_for(lock, deadline, [this] { return finished_; })) return;
-      spdlog::warn("Drain deadline of {} s passed; closing the remaining connections",
+      spdlog::warn("Drain deadline of {} s passed; closing the remaining streams",
                    deadline.count());
+      on_deadline_();
+      if (changed_.wait_for(lock, kCloseGrace, [this] { return finished_; })) return;
+      spdlog::warn("Connections still open {} s later; stopping", kCloseGrace.count());
       io_.stop();
     });
   }
 
  private:
   asio::io_context& io_;
+  std::function<void()> on_deadline_;
   std::mutex mutex_;
   std::condition_variable changed_;
   bool finished_ = false;
@@ -187,12 +198,20 @@ int run_server(const Settings& settings, const ServeCommand& command) {
                    ? std::string{}
                    : ", public URL " + server_settings.public_base_url);
 
-  DrainWatchdog watchdog(io);
+  DrainWatchdog watchdog(io, [&live_calls] {
+    for (const auto& sid : live_calls.call_sids()) {
+      if (auto call = live_calls.find(sid)) {
+        call->hang_up(call::kCloseGoingAway, "server shutting down");
+      }
+    }
+  });
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
     if (ec) return;
-    spdlog::info("Received {}: no new connections; finishing requests in flight",
-                 signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+    spdlog::info("Received {}: no new connections; finishing requests in flight and letting "
+                 "{} live stream(s) run for up to {} s",
+                 signal_number == SIGTERM ? "SIGTERM" : "SIGINT", live_calls.size(),
+                 server_settings.drain_timeout_s);
     service_routes.set_draining(true);
     server.stop();
     watchdog.arm(std::chrono::seconds(server_settings.drain_timeout_s));

@@ -33,6 +33,7 @@ using Clock = std::chrono::steady_clock;
 
 // WebSocket close codes of DESIGN.md §2.
 inline constexpr std::uint16_t kCloseNormal = 1000;
+inline constexpr std::uint16_t kCloseGoingAway = 1001;
 inline constexpr std::uint16_t kClosePolicyViolation = 1008;
 inline constexpr std::uint16_t kCloseTryAgainLater = 1013;
 

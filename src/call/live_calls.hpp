@@ -26,8 +26,9 @@ class LiveCallHandle {
   virtual void speak(std::vector<std::uint8_t> mulaw, std::string mark_name) = 0;
   // Barge-in: stops what is playing (sends `clear`).
   virtual void interrupt() = 0;
-  // Ends the stream from the server side with a normal close.
-  virtual void hang_up(std::string reason) = 0;
+  // Ends the stream from the server side with a close frame of `code` (1000 normal,
+  // 1001 going away when the worker shuts down).
+  virtual void hang_up(std::uint16_t code, std::string reason) = 0;
 };
 
 // Thread-safe.

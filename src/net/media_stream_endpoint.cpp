@@ -150,9 +150,9 @@ class MediaStreamConnection final : public std::enable_shared_from_this<MediaStr
     });
   }
 
-  void hang_up(std::string reason) override {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), reason = std::move(reason)] {
-      self->close(call::kCloseNormal, reason);
+  void hang_up(std::uint16_t code, std::string reason) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
+      self->close(code, reason);
     });
   }
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <future>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -328,6 +329,36 @@ TEST(ServeTest, MediaStreamThroughTheRealBinary) {
   const std::string metrics = client.get(server.base_url() + "/metrics").body;
   EXPECT_NE(metrics.find("voxgate_stream_frames_in_total 50"), std::string::npos) << metrics;
   EXPECT_NE(server.stderr_text().find("[CAbinary] Media stream MZ"), std::string::npos);
+}
+
+TEST(ServeTest, SigtermLetsStreamsRunThenClosesThemAtTheDrainDeadline) {
+  const std::string config = std::filesystem::temp_directory_path() / "voxgate-drain.toml";
+  std::ofstream(config) << "[server]\ndrain_timeout_s = 1\n";
+  ServerProcess server({"--config", config});
+  HttpClient client;
+  const HttpResult twiml = client.post(server.base_url() + "/phone/incoming-call-streaming",
+                                       "CallSid=CAdrain&From=%2B14155550100");
+  std::smatch token;
+  ASSERT_TRUE(std::regex_search(twiml.body, token,
+                                std::regex(R"re(<Parameter name="token" value="([^"]+)"/>)re")));
+  StreamScript script;
+  script.port = server.port();
+  script.path = "/phone/stream-audio/CAdrain";
+  script.call_sid = "CAdrain";
+  script.custom_parameters = {{"token", token[1]}};
+  script.caller_audio.assign(8000 * 6, 0x2A);  // 6 s: longer than the drain
+  auto report = std::async(std::launch::async, [script] { return run_stream_blocking(script); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto signalled = std::chrono::steady_clock::now();
+  server.signal(SIGTERM);
+  const StreamReport stream = report.get();
+  const auto closed_after = std::chrono::steady_clock::now() - signalled;
+  EXPECT_EQ(stream.close_code, 1001) << stream.close_reason << " " << stream.error;
+  EXPECT_EQ(stream.close_reason, "server shutting down");
+  EXPECT_GE(closed_after, std::chrono::milliseconds(900));   // it ran until the deadline
+  EXPECT_LT(closed_after, std::chrono::milliseconds(2500));  // and not much longer
+  EXPECT_EQ(server.wait_for_exit(std::chrono::seconds(5)), 0) << server.stderr_text();
+  std::filesystem::remove(config);
 }
 
 // The seed's example, `requests.post(url, files={'audio': open('chunk.wav', 'rb')})`,

@@ -67,7 +67,7 @@ TEST(InboundAudioBufferTest, RingKeepsTheNewestBytesInOrderAcrossManyWraps) {
 struct NullHandle : LiveCallHandle {
   void speak(std::vector<std::uint8_t>, std::string) override {}
   void interrupt() override {}
-  void hang_up(std::string) override {}
+  void hang_up(std::uint16_t, std::string) override {}
 };
 
 TEST(LiveCallsTest, AdmitsUpToTheLimitAndRefusesDuplicates) {
