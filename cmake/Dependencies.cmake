@@ -6,6 +6,28 @@ find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SPEEXDSP REQUIRED IMPORTED_TARGET speexdsp)
 pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET sndfile)
+# Debian's pocketsphinx.pc names /usr/include/sphinxbase, but the headers live in the
+# multiarch folder: build the target by hand from what is really there.
+pkg_check_modules(POCKETSPHINX REQUIRED pocketsphinx sphinxbase)
+find_path(SPHINXBASE_INCLUDE_DIR sphinxbase/cmd_ln.h REQUIRED)
+find_path(POCKETSPHINX_INCLUDE_DIR pocketsphinx/pocketsphinx.h REQUIRED)
+add_library(pocketsphinx_lib INTERFACE)
+target_include_directories(pocketsphinx_lib INTERFACE ${POCKETSPHINX_INCLUDE_DIR}/pocketsphinx
+                           ${SPHINXBASE_INCLUDE_DIR} ${SPHINXBASE_INCLUDE_DIR}/sphinxbase)
+target_link_libraries(pocketsphinx_lib INTERFACE ${POCKETSPHINX_LINK_LIBRARIES})
+pkg_check_modules(WEBRTC_APM REQUIRED IMPORTED_TARGET webrtc-audio-processing)
+pkg_check_modules(ESPEAK_NG REQUIRED IMPORTED_TARGET espeak-ng)
+# flite ships no pkg-config file: its libraries by name (flite1-dev).
+find_library(FLITE_LIB flite REQUIRED)
+find_library(FLITE_USENGLISH_LIB flite_usenglish REQUIRED)
+find_library(FLITE_CMULEX_LIB flite_cmulex REQUIRED)
+find_library(FLITE_SLT_LIB flite_cmu_us_slt REQUIRED)
+find_library(FLITE_RMS_LIB flite_cmu_us_rms REQUIRED)
+find_library(FLITE_KAL_LIB flite_cmu_us_kal REQUIRED)
+find_library(FLITE_AWB_LIB flite_cmu_us_awb REQUIRED)
+add_library(flite_voices INTERFACE)
+target_link_libraries(flite_voices INTERFACE ${FLITE_SLT_LIB} ${FLITE_RMS_LIB} ${FLITE_KAL_LIB}
+                      ${FLITE_AWB_LIB} ${FLITE_CMULEX_LIB} ${FLITE_USENGLISH_LIB} ${FLITE_LIB})
 find_package(fmt REQUIRED CONFIG)
 find_package(spdlog REQUIRED CONFIG)
 find_package(tomlplusplus REQUIRED CONFIG)
