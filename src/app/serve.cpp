@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/engines.hpp"
 #include "call/ai_voice_integration.hpp"
 #include "call/call_history.hpp"
 #include "call/call_session.hpp"
@@ -138,6 +139,20 @@ int run_server(const Settings& settings, const ServeCommand& command) {
   const tcp::endpoint endpoint = resolve_listen_endpoint(server_settings);
   check_security(settings, endpoint);
 
+  const auto engines_started = std::chrono::steady_clock::now();
+  Engines engines;
+  try {
+    engines = build_engines(settings);
+  } catch (const std::runtime_error& e) {
+    throw StartupError(e.what());
+  }
+  spdlog::info("Engines ready in {:.0f} ms: VAD {}, STT {}, TTS {}, agent {}",
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                         engines_started)
+                   .count(),
+               engines.vad->name(), engines.stt->name(), engines.tts->name(),
+               engines.agent->name());
+
   if (settings.development_mode()) {
     spdlog::warn(
         "DEVELOPMENT MODE: no TWILIO_AUTH_TOKEN, so webhooks and streams are NOT "
@@ -166,9 +181,16 @@ int run_server(const Settings& settings, const ServeCommand& command) {
       auth, tokens, ai, history, metrics);
   call::LiveCalls live_calls(static_cast<std::size_t>(server_settings.max_concurrent_calls));
   call::StreamMetrics stream_metrics(metrics);
-  net::MediaStreamEndpoint media_streams({.public_base_url = server_settings.public_base_url,
-                                          .auth_token = settings.twilio.auth_token},
-                                         tokens, history, live_calls, stream_metrics);
+  call::TurnMetrics turn_metrics(metrics);
+  net::MediaStreamEndpoint media_streams(
+      {.public_base_url = server_settings.public_base_url,
+       .auth_token = settings.twilio.auth_token,
+       .engines = {engines.vad.get(), engines.stt.get(), engines.tts.get(), engines.agent.get()},
+       .conversation = {.endpointer = {.endpoint_silence_ms = settings.call.endpoint_silence_ms,
+                                       .barge_in_min_speech_ms =
+                                           settings.call.barge_in_min_speech_ms}},
+       .turn_metrics = &turn_metrics},
+      tokens, history, live_calls, stream_metrics);
   net::ServiceRoutes service_routes(auth, history, metrics);
   phone_routes.register_routes(router);
   service_routes.register_routes(router);

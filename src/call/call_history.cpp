@@ -92,6 +92,18 @@ void CallHistory::record_dtmf(std::string_view call_sid, std::string_view digit,
   it->second.dtmf.push_back({std::string(digit), at});
 }
 
+void CallHistory::record_turns(std::string_view call_sid, std::vector<TurnRecord> turns) {
+  std::lock_guard lock(mutex_);
+  const auto it = calls_.find(call_sid);
+  if (it != calls_.end()) it->second.turns = std::move(turns);
+}
+
+void CallHistory::record_end_action(std::string_view call_sid, std::string_view action) {
+  std::lock_guard lock(mutex_);
+  const auto it = calls_.find(call_sid);
+  if (it != calls_.end()) it->second.end_action = std::string(action);
+}
+
 std::optional<CallRecord> CallHistory::find(std::string_view call_sid) const {
   std::lock_guard lock(mutex_);
   const auto it = calls_.find(call_sid);

@@ -25,6 +25,13 @@ struct DtmfEvent {
   TimePoint at;
 };
 
+// One exchange, as the call history keeps it.
+struct TurnRecord {
+  std::string caller;  // what the recognizer heard ("[pressed 1]" for keys)
+  std::string agent;   // the reply
+  std::string heard;   // what the caller heard of it before interrupting
+};
+
 struct CallRecord {
   std::string call_sid;
   std::string account_sid;
@@ -38,6 +45,10 @@ struct CallRecord {
   TimePoint updated_at;
   std::string stream_sid;        // the Media Stream's MZ… sid, once its `start` arrived
   std::vector<DtmfEvent> dtmf;   // keys the caller pressed, oldest first (at most kMaxDtmf)
+  std::vector<TurnRecord> turns;
+  // How the agent ended the call, for /phone/stream-ended: "" (it did not), "hangup", or
+  // "transfer:<number>".
+  std::string end_action;
 
   static constexpr std::size_t kMaxDtmf = 256;
   bool ended() const;
@@ -65,6 +76,8 @@ class CallHistory {
   // here, or has been evicted); a call over kMaxDtmf digits keeps the first ones.
   void record_stream_start(std::string_view call_sid, std::string_view stream_sid);
   void record_dtmf(std::string_view call_sid, std::string_view digit, TimePoint at);
+  void record_turns(std::string_view call_sid, std::vector<TurnRecord> turns);
+  void record_end_action(std::string_view call_sid, std::string_view action);
 
   std::optional<CallRecord> find(std::string_view call_sid) const;
   std::vector<CallRecord> list() const;  // newest first

@@ -4,6 +4,8 @@
 
 #include <type_traits>
 
+#include "audio/frames.hpp"
+#include "audio/g711.hpp"
 #include "util/base64.hpp"
 #include "util/log.hpp"
 
@@ -128,6 +130,18 @@ void CallSession::handle(const twilio::StartMessage& message, Clock::time_point 
                message.media_format.sample_rate_hz, message.media_format.channels,
                message.media_format.channels == 1 ? "" : "s",
                seconds_between(opened_at_, now) * 1000);
+  const ConversationEngines& engines = options_.engines;
+  if (engines.vad != nullptr && engines.stt != nullptr && engines.tts != nullptr &&
+      engines.agent != nullptr && options_.turn_metrics != nullptr) {
+    agent::CallInfo info{.call_sid = call_sid()};
+    if (const auto record = history_.find(call_sid())) {
+      info.from = record->from;
+      info.to = record->to;
+    }
+    conversation_.emplace(engines, options_.conversation, options_.executor, std::move(info),
+                          static_cast<ConversationOutput&>(*this), *options_.turn_metrics);
+    conversation_->start(now);
+  }
 }
 
 void CallSession::handle(const twilio::MediaMessage& message) {
@@ -141,6 +155,20 @@ void CallSession::handle(const twilio::MediaMessage& message) {
   stats_.bytes_in += payload_.size();
   metrics_.frames_in_total.inc();
   metrics_.bytes_in_total.inc(static_cast<double>(payload_.size()));
+  if (conversation_) {
+    // The turn loop works on whole 20 ms frames; Twilio's payloads are usually exactly
+    // that, but the protocol does not promise it (twilio-protocol.md §1.4).
+    audio::decode_ulaw(payload_, pcm_pending_);
+    std::size_t used = 0;
+    const auto now = Clock::now();
+    while (pcm_pending_.size() - used >= audio::kFrameSamples) {
+      conversation_->on_audio(
+          std::span<const std::int16_t>(pcm_pending_).subspan(used, audio::kFrameSamples), now);
+      used += audio::kFrameSamples;
+    }
+    pcm_pending_.erase(pcm_pending_.begin(),
+                       pcm_pending_.begin() + static_cast<std::ptrdiff_t>(used));
+  }
   const std::uint64_t dropped_before = inbound_.dropped_bytes();
   inbound_.append(payload_);
   if (inbound_.dropped_bytes() > dropped_before) {
@@ -155,6 +183,7 @@ void CallSession::handle(const twilio::DtmfMessage& message) {
   history_.record_dtmf(call_sid(), message.digit, std::chrono::system_clock::now());
   log::CallScope scope(call_sid());
   spdlog::info("Caller pressed {}", message.digit);
+  if (conversation_) conversation_->on_dtmf(message.digit, Clock::now());
 }
 
 void CallSession::handle(const twilio::MarkMessage& message) {
@@ -162,6 +191,7 @@ void CallSession::handle(const twilio::MarkMessage& message) {
     case audio::MarkFate::kPlayed:
       ++stats_.marks_played;
       metrics_.marks_total.with({"played"}).inc();
+      if (conversation_) conversation_->on_mark_played(message.name);
       break;
     case audio::MarkFate::kDiscarded:
       ++stats_.marks_discarded;
@@ -179,6 +209,7 @@ void CallSession::handle(const twilio::StopMessage& message, Clock::time_point n
   log::CallScope scope(call_sid());
   spdlog::info("Twilio stopped the stream after {:.1f} s", seconds_between(opened_at_, now));
   state_ = State::kEnded;
+  if (conversation_) conversation_->stop();
   sink_.close(kCloseNormal, "stream stopped");
 }
 
@@ -193,6 +224,7 @@ void CallSession::on_closed(Clock::time_point now) {
   if (closed_) return;
   closed_ = true;
   state_ = State::kEnded;
+  if (conversation_) conversation_->stop();
   metrics_.stream_duration_s.observe(seconds_between(opened_at_, now));
   inbound_.clear();
   log::CallScope scope(call_sid());
@@ -245,6 +277,38 @@ void CallSession::pump(Clock::time_point now) {
 Clock::time_point CallSession::next_due() const {
   if (state_ != State::kStreaming) return Clock::time_point::max();
   return pacer_.next_due();
+}
+
+bool CallSession::play(std::span<const std::uint8_t> mulaw, std::string mark_name) {
+  const bool queued = speak(mulaw, std::move(mark_name), Clock::now());
+  sink_.reschedule();
+  return queued;
+}
+
+audio::InterruptResult CallSession::interrupt() {
+  audio::InterruptResult heard = interrupt(Clock::now());
+  sink_.reschedule();
+  return heard;
+}
+
+void CallSession::end_call(const agent::Action& action) {
+  std::string decided = "hangup";
+  if (action.kind == agent::ActionKind::kTransfer) decided = "transfer:" + action.transfer_to;
+  history_.record_end_action(call_sid(), decided);
+  log::CallScope scope(call_sid());
+  spdlog::info("The agent ended the call ({})", decided);
+  // Closing the stream makes Twilio continue after </Connect>: its <Redirect> asks
+  // /phone/stream-ended, which answers <Hangup/> or <Dial> from the decision above.
+  state_ = State::kEnded;
+  if (conversation_) conversation_->stop();
+  sink_.close(kCloseNormal, "call ended by the agent");
+}
+
+void CallSession::history_changed(const std::vector<agent::Turn>& history) {
+  std::vector<TurnRecord> turns;
+  turns.reserve(history.size());
+  for (const auto& turn : history) turns.push_back({turn.caller, turn.agent, turn.heard});
+  history_.record_turns(call_sid(), std::move(turns));
 }
 
 }  // namespace voxgate::call

@@ -12,8 +12,11 @@
 // Threading: not thread-safe. Every method runs on the call's strand.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -21,6 +24,7 @@
 
 #include "audio/pacer.hpp"
 #include "call/call_history.hpp"
+#include "call/conversation.hpp"
 #include "call/inbound_audio_buffer.hpp"
 #include "call/stream_metrics.hpp"
 #include "twilio/media_stream.hpp"
@@ -44,6 +48,9 @@ class StreamSink {
   virtual void send_text(std::string message) = 0;
   // Ends the stream; the session sends nothing after it.
   virtual void close(std::uint16_t code, std::string reason) = 0;
+  // The session queued audio outside of a transport event (an engine callback): the
+  // transport must look at next_due() again.
+  virtual void reschedule() = 0;
 };
 
 struct CallSessionOptions {
@@ -54,6 +61,12 @@ struct CallSessionOptions {
   bool require_token = false;
   std::size_t inbound_buffer_bytes = 60 * 8000;  // 60 s of 8 kHz mu-law
   audio::PacerOptions pacer;
+  // The turn loop. Without engines (any null) the stream only carries audio.
+  ConversationEngines engines;
+  ConversationOptions conversation;
+  TurnMetrics* turn_metrics = nullptr;
+  // The call's strand: engine callbacks come back through it.
+  boost::asio::any_io_executor executor;
 };
 
 struct CallSessionStats {
@@ -63,7 +76,7 @@ struct CallSessionStats {
   std::uint64_t clears = 0, dtmf = 0;
 };
 
-class CallSession {
+class CallSession final : private ConversationOutput {
  public:
   enum class State { kAwaitingStart, kStreaming, kEnded };
 
@@ -95,6 +108,12 @@ class CallSession {
   const twilio::SequenceStats& sequence_stats() const { return sequence_.stats(); }
 
  private:
+  // ConversationOutput
+  bool play(std::span<const std::uint8_t> mulaw, std::string mark_name) override;
+  audio::InterruptResult interrupt() override;
+  void end_call(const agent::Action& action) override;
+  void history_changed(const std::vector<agent::Turn>& history) override;
+
   void handle(const twilio::StartMessage& message, Clock::time_point now);
   void handle(const twilio::MediaMessage& message);
   void handle(const twilio::DtmfMessage& message);
@@ -119,6 +138,8 @@ class CallSession {
   std::vector<std::uint8_t> payload_;  // decode buffer, reused for every frame
   std::vector<audio::PacerItem> due_items_;  // reused by every pump
   Clock::time_point last_enqueue_;
+  std::vector<std::int16_t> pcm_pending_;  // decoded caller audio not yet a whole 20 ms frame
+  std::optional<Conversation> conversation_;
   CallSessionStats stats_;
   std::uint64_t reported_gaps_ = 0, reported_reordered_ = 0;
 };

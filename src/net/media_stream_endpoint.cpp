@@ -122,6 +122,8 @@ class MediaStreamConnection final : public std::enable_shared_from_this<MediaStr
     if (!writing_) write_next();
   }
 
+  void reschedule() override { schedule_pump(); }
+
   void close(std::uint16_t code, std::string reason) override {
     if (close_requested_) return;
     close_requested_ = true;
@@ -195,7 +197,11 @@ class MediaStreamConnection final : public std::enable_shared_from_this<MediaStr
         call::CallSessionOptions{.expected_call_sid = call_sid_,
                                  .tokens = &shared_->tokens,
                                  .require_token = shared_->validator.has_value(),
-                                 .inbound_buffer_bytes = shared_->options.inbound_buffer_bytes},
+                                 .inbound_buffer_bytes = shared_->options.inbound_buffer_bytes,
+                                 .engines = shared_->options.engines,
+                                 .conversation = shared_->options.conversation,
+                                 .turn_metrics = shared_->options.turn_metrics,
+                                 .executor = ws_.get_executor()},
         *this, shared_->history, shared_->metrics, call::Clock::now());
     spdlog::info("Media stream connected");
     read_next();

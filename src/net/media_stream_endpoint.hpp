@@ -15,6 +15,7 @@
 #include <string>
 
 #include "call/call_history.hpp"
+#include "call/conversation.hpp"
 #include "call/live_calls.hpp"
 #include "call/stream_metrics.hpp"
 #include "net/http_server.hpp"
@@ -30,6 +31,10 @@ struct MediaStreamOptions {
   std::chrono::seconds idle_timeout{30};      // no message from Twilio for this long: close
   std::size_t max_message_bytes = 64 * 1024;  // a media message is ~300 bytes
   std::size_t max_queued_messages = 1024;     // outbound backlog before the stream is closed
+  // The turn loop of every stream; without engines a stream only carries audio.
+  call::ConversationEngines engines;
+  call::ConversationOptions conversation;
+  call::TurnMetrics* turn_metrics = nullptr;
 };
 
 class MediaStreamEndpoint final : public UpgradeHandler {

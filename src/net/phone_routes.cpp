@@ -71,6 +71,10 @@ void PhoneRoutes::register_routes(Router& router) {
              [this](const Request& request, const PathParams&) {
                return incoming_call_streaming(request);
              });
+  router.add(Method::post, "/phone/stream-ended/{call_sid}",
+             [this](const Request& request, const PathParams& params) {
+               return stream_ended(request, params.get("call_sid"));
+             });
   router.add(Method::post, "/phone/call-status",
              [this](const Request& request, const PathParams&) { return call_status(request); });
 
@@ -80,7 +84,6 @@ void PhoneRoutes::register_routes(Router& router) {
     const char* pattern;
     const char* what;
   } pending[] = {
-      {"/phone/stream-ended/{call_sid}", "Continuing a call after its stream"},
       {"/phone/process-voice/{call_sid}", "Recording-mode turns"},
   };
   router.add(Method::post, "/phone/stream-audio/{call_sid}",
@@ -168,6 +171,31 @@ Response PhoneRoutes::incoming_call_streaming(const Request& request) {
   // <Connect> returns here when the WebSocket closes; the server then decides how the
   // call goes on (DESIGN.md §1, fallback).
   twiml.redirect(call.base_url + "/phone/stream-ended/" + call.call_sid, "POST");
+  return twiml_response(twiml.str());
+}
+
+Response PhoneRoutes::stream_ended(const Request& request, const std::string& call_sid) {
+  auto checked = auth_.check_twilio(request, "/phone/stream-ended");
+  if (auto* refusal = std::get_if<Response>(&checked)) return std::move(*refusal);
+  if (!call::is_valid_call_sid(call_sid)) return missing_call_sid();
+  log::CallScope scope(call_sid);
+  const auto record = history_.find(call_sid);
+  twilio::TwimlResponse twiml;
+  const std::string action = record ? record->end_action : std::string{};
+  if (action == "hangup") {
+    spdlog::info("Stream ended: hanging up as the agent decided");
+    twiml.hangup();
+  } else if (action.starts_with("transfer:")) {
+    spdlog::info("Stream ended: transferring the call to {}", action.substr(9));
+    twiml.dial(action.substr(9));
+  } else {
+    // The stream closed without the agent ending the call: it failed or never started.
+    // Continuing in recording mode arrives with the fallback stage (issue #5); until then
+    // the caller hears why the call ends instead of silence.
+    spdlog::warn("Stream ended without the agent ending the call; hanging up");
+    twiml.say("Sorry, the connection was lost. Please call again.");
+    twiml.hangup();
+  }
   return twiml_response(twiml.str());
 }
 

@@ -50,6 +50,7 @@ class PhoneRoutes {
   Response incoming_call(const Request& request);
   Response incoming_call_streaming(const Request& request);
   Response call_status(const Request& request);
+  Response stream_ended(const Request& request, const std::string& call_sid);
   Response upload_chunk(const Request& request, const std::string& call_sid);
   Response complete_chunks(const Request& request, const std::string& call_sid);
   Response not_implemented(const Request& request, std::string_view route,

@@ -29,6 +29,14 @@ std::string dtmf_digits(const call::CallRecord& record) {
   return digits;
 }
 
+boost::json::array turns_json(const call::CallRecord& record) {
+  boost::json::array turns;
+  for (const auto& turn : record.turns) {
+    turns.push_back({{"caller", turn.caller}, {"agent", turn.agent}, {"heard", turn.heard}});
+  }
+  return turns;
+}
+
 boost::json::object to_json(const call::CallRecord& record) {
   return {{"call_sid", record.call_sid},
           {"from", record.from},
@@ -40,7 +48,8 @@ boost::json::object to_json(const call::CallRecord& record) {
           {"updated_at", iso8601(record.updated_at)},
           {"stream_sid", record.stream_sid},
           {"dtmf", dtmf_digits(record)},
-          {"turns", boost::json::array{}}};
+          {"turns", turns_json(record)},
+          {"end_action", record.end_action}};
 }
 
 }  // namespace

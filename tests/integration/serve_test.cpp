@@ -2,6 +2,7 @@
 // forged webhooks, keep-alive, bad input, /metrics as Prometheus text, JSON logs,
 // start-up refusals, and a clean drain on SIGTERM.
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -358,6 +359,66 @@ TEST(ServeTest, SigtermLetsStreamsRunThenClosesThemAtTheDrainDeadline) {
   EXPECT_GE(closed_after, std::chrono::milliseconds(900));   // it ran until the deadline
   EXPECT_LT(closed_after, std::chrono::milliseconds(2500));  // and not much longer
   EXPECT_EQ(server.wait_for_exit(std::chrono::seconds(5)), 0) << server.stderr_text();
+  std::filesystem::remove(config);
+}
+
+std::vector<std::uint8_t> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A caller talks over the greeting (barge-in), asks for the opening hours, hears the
+// answer, and says goodbye; the agent hangs up and stream-ended says so. Real engines:
+// WebRTC VAD, pocketsphinx, flite, the shipped front-desk dialog.
+TEST(ServeTest, ConversationOverTheStreamWithTheEmbeddedEngines) {
+  const std::string config = std::filesystem::temp_directory_path() / "voxgate-conversation.toml";
+  std::ofstream(config) << "[agent]\nscript = \"" << VOXGATE_SOURCE_DIR
+                        << "/config/front-desk.toml\"\n";
+  ServerProcess server({"--config", config});
+  HttpClient client;
+  const HttpResult twiml = client.post(server.base_url() + "/phone/incoming-call-streaming",
+                                       "CallSid=CAtalk&From=%2B14155550100");
+  std::smatch token;
+  ASSERT_TRUE(std::regex_search(twiml.body, token,
+                                std::regex(R"re(<Parameter name="token" value="([^"]+)"/>)re")));
+
+  const std::string set = VOXGATE_SPEECH_SET_DIR;
+  const auto silence = [](int ms) { return std::vector<std::uint8_t>(ms * 8, 0xFF); };
+  std::vector<std::uint8_t> caller = silence(1500);  // the greeting starts
+  const auto hours = read_bytes(set + "/02-rms.ul");      // "what are your opening hours"
+  caller.insert(caller.end(), hours.begin(), hours.end());
+  const auto quiet = silence(9000);                         // the answer plays
+  caller.insert(caller.end(), quiet.begin(), quiet.end());
+  const auto goodbye = read_bytes(set + "/32-rms.ul");    // "thank you goodbye"
+  caller.insert(caller.end(), goodbye.begin(), goodbye.end());
+  const auto tail = silence(6000);
+  caller.insert(caller.end(), tail.begin(), tail.end());
+
+  StreamScript script;
+  script.port = server.port();
+  script.path = "/phone/stream-audio/CAtalk";
+  script.call_sid = "CAtalk";
+  script.custom_parameters = {{"token", token[1]}};
+  script.caller_audio = caller;
+  const StreamReport report = run_stream_blocking(script);
+  EXPECT_TRUE(report.connected) << report.upgrade_error;
+  // The agent closed the stream after its goodbye had played, before the caller hung up.
+  EXPECT_EQ(report.close_code, 1000) << report.close_reason << " " << report.error;
+  EXPECT_EQ(report.close_reason, "call ended by the agent");
+  EXPECT_GE(report.clears_received, 1u);  // the greeting was interrupted
+  EXPECT_GT(report.media_frames_received, 100u);
+
+  const auto call = boost::json::parse(client.get(server.base_url() + "/calls/CAtalk").body);
+  const auto& turns = call.at("turns").as_array();
+  ASSERT_GE(turns.size(), 2u) << boost::json::serialize(call);
+  EXPECT_NE(std::string(turns[0].at("agent").as_string()).find("Monday to Friday"),
+            std::string::npos)
+      << boost::json::serialize(call);
+  EXPECT_NE(std::string(turns.back().at("agent").as_string()).find("Goodbye"),
+            std::string::npos);
+  const std::string ended = client.post(server.base_url() + "/phone/stream-ended/CAtalk",
+                                        "CallSid=CAtalk").body;
+  EXPECT_NE(ended.find("<Hangup/>"), std::string::npos) << ended;
   std::filesystem::remove(config);
 }
 

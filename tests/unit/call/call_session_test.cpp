@@ -18,6 +18,7 @@ struct FakeSink : StreamSink {
     closed_code = code;
     closed_reason = std::move(reason);
   }
+  void reschedule() override { ++reschedules; }
   std::vector<std::string> events() const {
     std::vector<std::string> names;
     for (const auto& text : sent) {
@@ -28,6 +29,7 @@ struct FakeSink : StreamSink {
   std::vector<std::string> sent;
   std::optional<std::uint16_t> closed_code;
   std::string closed_reason;
+  int reschedules = 0;
 };
 
 const std::string kSid = "CA11111111111111111111111111111111";
@@ -104,7 +106,7 @@ TEST_F(CallSessionTest, WrongOrMissingTokenIsRefusedInProduction) {
   EXPECT_EQ(sink.closed_code, kClosePolicyViolation);
   EXPECT_NE(sink.closed_reason.find("token"), std::string::npos);
 
-  sink = {};
+  sink = FakeSink{};
   open();
   session->on_text(start_json(kSid, ""), now);
   EXPECT_EQ(sink.closed_code, kClosePolicyViolation);
@@ -115,7 +117,7 @@ TEST_F(CallSessionTest, DevelopmentModeAcceptsAMissingTokenButNotAWrongOne) {
   open(/*require_token=*/false);
   session->on_text(start_json(kSid, ""), now);
   EXPECT_EQ(session->state(), CallSession::State::kStreaming);
-  sink = {};
+  sink = FakeSink{};
   open(/*require_token=*/false);
   session->on_text(start_json(kSid, "forged"), now);
   EXPECT_EQ(sink.closed_code, kClosePolicyViolation);

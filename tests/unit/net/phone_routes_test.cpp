@@ -193,11 +193,30 @@ TEST(PhoneRoutesTest, StatusCallbackEndsTheCall) {
 
 TEST(PhoneRoutesTest, LaterStagesAnswer501AfterCheckingTheirCaller) {
   Server dev({});
-  for (const char* target : {"/phone/stream-ended/test123", "/phone/process-voice/test123"}) {
+  for (const char* target : {"/phone/process-voice/test123"}) {
     const Response response = dev.router.handle(post_form(target, kSeedBody));
     EXPECT_EQ(response.result(), Status::not_implemented) << target;
     EXPECT_NE(response.body().find("\"error\":\"not_implemented\""), std::string::npos);
   }
+  Server production({.public_base_url = kBase, .auth_token = kToken});
+  EXPECT_EQ(production.router.handle(post_form("/phone/process-voice/test123", kSeedBody)).result(),
+            Status::forbidden);
+}
+
+TEST(PhoneRoutesTest, StreamEndedFollowsTheAgentsDecision) {
+  Server server({});
+  server.router.handle(post_form("/phone/incoming-call-streaming", kSeedBody));
+  server.history.record_end_action("test123", "hangup");
+  Response response = server.router.handle(post_form("/phone/stream-ended/test123", kSeedBody));
+  EXPECT_NE(response.body().find("<Hangup/>"), std::string::npos) << response.body();
+  server.history.record_end_action("test123", "transfer:+14155550100");
+  response = server.router.handle(post_form("/phone/stream-ended/test123", kSeedBody));
+  EXPECT_NE(response.body().find("<Dial>+14155550100</Dial>"), std::string::npos)
+      << response.body();
+  server.history.record_end_action("test123", "");
+  response = server.router.handle(post_form("/phone/stream-ended/test123", kSeedBody));
+  EXPECT_NE(response.body().find("<Say>"), std::string::npos);
+  EXPECT_NE(response.body().find("<Hangup/>"), std::string::npos);
   Server production({.public_base_url = kBase, .auth_token = kToken});
   EXPECT_EQ(production.router.handle(post_form("/phone/stream-ended/test123", kSeedBody)).result(),
             Status::forbidden);

@@ -1,0 +1,240 @@
+// STT benchmark: runs the speech test set (scripts/make-speech-testset) through the real
+// PocketsphinxEngine as calls would feed it, and prints WER per voice, RTF, the finish wait
+// (finish() -> transcript), decoder creation time and RSS. A plain program, not Google
+// Benchmark: one run is minutes of decoding and the figures are whole-set statistics.
+//
+//   stt_bench [--set DIR] [--domain WORDS_FILE] [--two-pass] [--stock-cmn] [--pace X]
+//             [--voice V] [--limit N] [--hyp OUT.tsv]
+//   stt_bench --cmninit [--set DIR]     measures the telephony CMN start values
+//   --cmninit-values a,b,...            tries other start values
+//
+// One stream per voice (one "caller" per voice, so the live CMN adapts as in a call), each
+// utterance fed in 20 ms chunks (160 samples). --pace X feeds X times faster than real time
+// (default 4; 0 = as fast as possible). With pacing the worker keeps up, so the finish wait
+// is what a caller waits at the end of a turn; unpaced it includes the queued backlog.
+#include <pocketsphinx.h>
+#include <sphinxbase/err.h>
+#include <sphinxbase/fe.h>
+
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audio/g711.hpp"
+#include "audio/resampler.hpp"
+#include "stt/pocketsphinx/pocketsphinx_engine.hpp"
+#include "stt/wer.hpp"
+
+namespace {
+
+using voxgate::stt::PocketsphinxEngine;
+using voxgate::stt::PocketsphinxOptions;
+using voxgate::stt::Transcript;
+
+struct Utterance {
+  std::string id, voice, text;
+  std::vector<std::int16_t> pcm_8k;
+};
+
+std::vector<Utterance> load_set(const std::string& dir) {
+  std::vector<Utterance> set;
+  std::ifstream index(dir + "/index.tsv");
+  for (std::string line; std::getline(index, line);) {
+    std::istringstream fields(line);
+    Utterance u;
+    std::getline(fields, u.id, '\t');
+    std::getline(fields, u.voice, '\t');
+    std::getline(fields, u.text);
+    std::ifstream file(dir + "/" + u.id + ".ul", std::ios::binary);
+    const std::vector<std::uint8_t> ulaw((std::istreambuf_iterator<char>(file)), {});
+    voxgate::audio::decode_ulaw(ulaw, u.pcm_8k);
+    set.push_back(std::move(u));
+  }
+  return set;
+}
+
+double rss_mb() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+// Mean of the en-us front end's cepstra over every frame its VAD keeps, on the 16 kHz
+// (speexdsp q5) upsampled phone audio: the start values of the telephony -cmninit.
+int measure_cmninit(const std::vector<Utterance>& set) {
+  err_set_logfp(nullptr);
+  const PocketsphinxOptions stock;
+  cmd_ln_t* config = cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", stock.model_dir.c_str(), "-lm",
+                                 stock.lm_path.c_str(), "-dict", stock.dict_path.c_str(), nullptr);
+  ps_decoder_t* ps = ps_init(config);
+  if (ps == nullptr) return 1;
+  fe_t* fe = ps_get_fe(ps);
+  const int n_cep = fe_get_output_size(fe);
+  std::vector<double> sum(static_cast<std::size_t>(n_cep), 0.0);
+  long frames = 0;
+  for (const auto& u : set) {
+    const auto pcm_16k = voxgate::audio::resample(u.pcm_8k, 8000, 16000);
+    fe_start_utt(fe);
+    const std::int16_t* in = pcm_16k.data();
+    std::size_t n_in = pcm_16k.size();
+    const int32 capacity = static_cast<int32>(n_in / 160 + 10);
+    std::vector<mfcc_t> storage(static_cast<std::size_t>(capacity * n_cep));
+    std::vector<mfcc_t*> rows(static_cast<std::size_t>(capacity));
+    for (int32 i = 0; i < capacity; ++i) rows[static_cast<std::size_t>(i)] = &storage[i * n_cep];
+    int32 n_frames = capacity - 1;
+    fe_process_frames(fe, &in, &n_in, rows.data(), &n_frames, nullptr);
+    int32 n_last = 0;
+    fe_end_utt(fe, rows[static_cast<std::size_t>(n_frames)], &n_last);
+    n_frames += n_last;
+    for (int32 f = 0; f < n_frames; ++f) {
+      for (int c = 0; c < n_cep; ++c) sum[static_cast<std::size_t>(c)] += rows[f][c];
+    }
+    frames += n_frames;
+  }
+  std::printf("frames %ld\n-cmninit ", frames);
+  for (int c = 0; c < n_cep; ++c) {
+    std::printf("%s%.2f", c == 0 ? "" : ",", sum[static_cast<std::size_t>(c)] / frames);
+  }
+  std::printf("\n");
+  ps_free(ps);
+  cmd_ln_free_r(config);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string set_dir = VOXGATE_DEFAULT_SPEECH_SET_DIR;
+  std::string only_voice;
+  std::string hyp_path;
+  double pace = 4;
+  std::size_t limit = 0;  // 0: every utterance
+  bool cmninit = false;
+  PocketsphinxOptions options;
+  options.max_decoders = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (arg == "--set")
+      set_dir = next();
+    else if (arg == "--domain")
+      options.domain_words_path = next();
+    else if (arg == "--two-pass")
+      options.single_pass = false;
+    else if (arg == "--stock-cmn")
+      options.telephony_cmninit = false;
+    else if (arg == "--pace")
+      pace = std::stod(next());
+    else if (arg == "--voice")
+      only_voice = next();
+    else if (arg == "--limit")
+      limit = std::stoul(next());
+    else if (arg == "--hyp")
+      hyp_path = next();
+    else if (arg == "--cmninit")
+      cmninit = true;
+    else if (arg == "--cmninit-values") {
+      std::istringstream values(next());
+      for (std::string v; std::getline(values, v, ',');) options.cmninit.push_back(std::stof(v));
+    } else {
+      std::cerr << "unknown argument " << arg << "\n";
+      return 2;
+    }
+  }
+  auto set = load_set(set_dir);
+  if (set.empty()) {
+    std::cerr << "no utterances in " << set_dir << "\n";
+    return 2;
+  }
+  if (cmninit) return measure_cmninit(set);
+
+  const double rss_before = rss_mb();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto engine = PocketsphinxEngine::create(options);
+  const double create_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!engine.ok()) {
+    std::cerr << engine.error().message << "\n";
+    return 2;
+  }
+  const double rss_after = rss_mb();
+  std::printf("engine create %.0f ms (decoder %.0f ms), RSS +%.1f MB\n", create_ms,
+              (*engine)->stats().last_decoder_create_ms, rss_after - rss_before);
+
+  boost::asio::io_context io;
+  std::map<std::string, std::unique_ptr<voxgate::stt::SttStream>> streams;
+  std::map<std::string, voxgate::stt::WerCounter> wer;
+  voxgate::stt::WerCounter all;
+  std::vector<double> waits_ms;
+  double audio_s = 0, decode_ms = 0;
+  std::ofstream hyp_out;
+  if (!hyp_path.empty()) hyp_out.open(hyp_path);
+  constexpr std::size_t kChunk = 160;  // 20 ms at 8 kHz, as Twilio sends it
+  for (const auto& u : set) {
+    if (!only_voice.empty() && u.voice != only_voice) continue;
+    if (limit != 0 && all.utterances() == limit) break;
+    auto& stream = streams[u.voice];
+    if (!stream) stream = (*engine)->open(io.get_executor(), {});
+    stream->start_utterance();
+    auto next_at = std::chrono::steady_clock::now();
+    for (std::size_t pos = 0; pos < u.pcm_8k.size(); pos += kChunk) {
+      const std::size_t n = std::min(kChunk, u.pcm_8k.size() - pos);
+      stream->feed(std::span(u.pcm_8k).subspan(pos, n));
+      if (pace > 0) {
+        next_at += std::chrono::microseconds(static_cast<long>(20000 / pace));
+        std::this_thread::sleep_until(next_at);
+      }
+    }
+    bool got = false;
+    Transcript transcript;
+    stream->finish([&](voxgate::util::Result<Transcript> r) {
+      got = true;
+      if (r.ok())
+        transcript = r.value();
+      else
+        std::cerr << u.id << ": " << r.error().message << "\n";
+    });
+    io.restart();
+    auto guard = boost::asio::make_work_guard(io);  // run_one() waits for the worker's post
+    while (!got) io.run_one();
+    wer[u.voice].add(u.text, transcript.text);
+    all.add(u.text, transcript.text);
+    waits_ms.push_back(transcript.finish_wait_ms);
+    audio_s += transcript.audio_s;
+    decode_ms += transcript.decode_ms;
+    if (hyp_out) hyp_out << u.id << '\t' << transcript.text << '\n';
+  }
+  std::printf("WER all %.1f %% (%zu/%zu words)", all.wer_percent(), all.errors(),
+              all.reference_words());
+  for (const auto& voice : {"espeak", "slt", "kal", "rms"}) {
+    if (wer.count(voice) != 0) std::printf("  %s %.1f", voice, wer[voice].wer_percent());
+  }
+  std::printf("\nRTF %.3f (decode CPU %.1f s / audio %.1f s)\n", decode_ms / 1000 / audio_s,
+              decode_ms / 1000, audio_s);
+  double sum = 0;
+  for (double w : waits_ms) sum += w;
+  std::printf("finish wait (pace %.1fx): mean %.1f p50 %.1f p90 %.1f max %.1f ms\n", pace,
+              sum / static_cast<double>(waits_ms.size()), percentile(waits_ms, 0.5),
+              percentile(waits_ms, 0.9), percentile(waits_ms, 1.0));
+  std::printf("RSS at end %.1f MB\n", rss_mb());
+  streams.clear();
+  return 0;
+}

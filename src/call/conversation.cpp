@@ -1,0 +1,326 @@
+#include "call/conversation.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "audio/frames.hpp"
+#include "util/log.hpp"
+
+namespace voxgate::call {
+
+namespace {
+
+double seconds_since(Conversation::Clock::time_point then) {
+  return std::chrono::duration<double>(Conversation::Clock::now() - then).count();
+}
+
+// The first `n` words of `text`.
+std::string first_words(const std::string& text, std::size_t n) {
+  std::istringstream in(text);
+  std::string word, out;
+  for (std::size_t i = 0; i < n && in >> word; ++i) {
+    if (!out.empty()) out += ' ';
+    out += word;
+  }
+  return out;
+}
+
+std::size_t word_count(const std::string& text) {
+  std::istringstream in(text);
+  std::string word;
+  std::size_t n = 0;
+  while (in >> word) ++n;
+  return n;
+}
+
+}  // namespace
+
+TurnMetrics::TurnMetrics(observe::Registry& r)
+    : turn_latency_s(r.histogram("voxgate_turn_latency_seconds",
+                                 "Last caller speech frame to the first reply audio queued "
+                                 "(includes the endpoint silence).",
+                                 {}, {0.25, 0.4, 0.5, 0.6, 0.7, 0.8, 1, 1.5, 2, 3, 5, 10})
+                         .with({})),
+      stt_finish_s(r.histogram("voxgate_stt_finish_seconds",
+                               "End of the caller's utterance to its transcript.", {},
+                               observe::latency_buckets_s())
+                       .with({})),
+      agent_first_s(r.histogram("voxgate_agent_first_sentence_seconds",
+                                "Transcript to the agent's first sentence.", {},
+                                observe::latency_buckets_s())
+                        .with({})),
+      tts_first_audio_s(r.histogram("voxgate_tts_sentence_seconds",
+                                    "Synthesis time of one reply sentence.", {},
+                                    observe::latency_buckets_s())
+                            .with({})),
+      turns_total(r.counter("voxgate_turns_total", "Replies the agent started.").with({})),
+      barge_ins_total(
+          r.counter("voxgate_barge_ins_total", "Replies the caller interrupted.").with({})),
+      engine_errors_total(r.counter("voxgate_engine_errors_total",
+                                    "Speech or agent engine failures, by stage.", {"stage"})) {}
+
+Conversation::Conversation(ConversationEngines engines, ConversationOptions options,
+                           boost::asio::any_io_executor executor, agent::CallInfo call,
+                           ConversationOutput& output, TurnMetrics& metrics)
+    : engines_(engines),
+      options_(options),
+      executor_(std::move(executor)),
+      call_(std::move(call)),
+      output_(output),
+      metrics_(metrics),
+      vad_(engines.vad->open()),
+      endpointer_(options.endpointer),
+      stt_(engines.stt->open(executor_, {.expected_phrases = engines.agent->expected_phrases()})),
+      agent_(engines.agent->open(executor_, call_)) {}
+
+Conversation::~Conversation() { stop(); }
+
+bool Conversation::agent_talking() const {
+  return unplayed_ > 0 || tts_in_flight_ > 0 || !agent_done_;
+}
+
+void Conversation::start(Clock::time_point now) {
+  (void)now;
+  speak(agent_->greeting(), /*is_greeting=*/true);
+}
+
+void Conversation::on_audio(std::span<const std::int16_t> frame_8k, Clock::time_point now) {
+  if (stopped_) return;
+  recent_frames_.emplace_back(frame_8k.begin(), frame_8k.end());
+  const auto n_keep = static_cast<std::size_t>(options_.pre_speech.count() / audio::kFrameMs);
+  while (recent_frames_.size() > std::max<std::size_t>(n_keep, 1)) recent_frames_.pop_front();
+
+  const bool speech = vad_->is_speech(frame_8k);
+  if (utterance_open_) stt_->feed(frame_8k);
+  const vad::EndpointerUpdate update = endpointer_.push(speech, now);
+  switch (update.event) {
+    case vad::EndpointEvent::kSpeechStart:
+      begin_utterance(update.speech_start);
+      break;
+    case vad::EndpointEvent::kBargeIn:
+      if (utterance_open_ && utterance_started_while_talking_ && agent_talking()) barge_in(now);
+      break;
+    case vad::EndpointEvent::kEndOfUtterance:
+      end_utterance(update.last_speech, now);
+      break;
+    case vad::EndpointEvent::kNone:
+      break;
+  }
+}
+
+void Conversation::begin_utterance(Clock::time_point speech_start) {
+  (void)speech_start;
+  // While a transcript is being finished or answered, more speech is not a new turn yet.
+  if (phase_ != Phase::kListening) return;
+  utterance_open_ = true;
+  utterance_started_while_talking_ = agent_talking();
+  barged_in_ = false;
+  stt_->start_utterance();
+  for (const auto& frame : recent_frames_) stt_->feed(frame);
+}
+
+void Conversation::barge_in(Clock::time_point now) {
+  (void)now;
+  barged_in_ = true;
+  metrics_.barge_ins_total.inc();
+  const audio::InterruptResult heard = output_.interrupt();
+  truncate_to_heard(heard);
+  cancel_reply();
+  log::CallScope scope(call_.call_sid);
+  spdlog::info("Caller interrupted the reply after {} ms", heard.played.count());
+}
+
+void Conversation::end_utterance(Clock::time_point last_speech, Clock::time_point now) {
+  if (!utterance_open_) return;
+  utterance_open_ = false;
+  if (utterance_started_while_talking_ && !barged_in_) {
+    // A short "mm-hm" or a cough over the agent: not a turn.
+    stt_->cancel();
+    return;
+  }
+  phase_ = Phase::kRecognizing;
+  heard_at_ = last_speech;
+  const std::uint64_t round = ++stt_round_;
+  stt_->finish([this, round, ended = now](util::Result<stt::Transcript> transcript) {
+    if (stopped_ || round != stt_round_) return;
+    metrics_.stt_finish_s.observe(seconds_since(ended));
+    phase_ = Phase::kListening;
+    if (!transcript.ok()) {
+      metrics_.engine_errors_total.with({"stt"}).inc();
+      log::CallScope scope(call_.call_sid);
+      spdlog::warn("Speech recognition failed: {}", transcript.error().message);
+      return;
+    }
+    if (transcript->text.empty()) return;  // noise, not words
+    log::CallScope scope(call_.call_sid);
+    spdlog::info("Caller said: \"{}\"", transcript->text);
+    ask_agent(transcript->text, {}, heard_at_);
+  });
+}
+
+void Conversation::on_dtmf(const std::string& digit, Clock::time_point now) {
+  if (stopped_) return;
+  if (agent_talking()) barge_in(now);  // a key press skips what is being said
+  if (phase_ == Phase::kRecognizing) ++stt_round_;  // the key answers instead of the words
+  if (utterance_open_) {
+    stt_->cancel();
+    utterance_open_ = false;
+  }
+  ask_agent({}, digit, now);
+}
+
+void Conversation::ask_agent(std::string transcript, std::string digits,
+                             Clock::time_point heard_at) {
+  phase_ = Phase::kThinking;
+  ++turn_;
+  sentence_ = 0;
+  turn_audio_.clear();
+  unplayed_ = 0;
+  agent_done_ = false;
+  pending_action_.reset();
+  first_audio_of_turn_ = true;
+  heard_at_ = heard_at;
+  asked_at_ = Clock::now();
+  metrics_.turns_total.inc();
+
+  agent::Turn turn;
+  turn.caller = transcript.empty() ? "[pressed " + digits + "]" : transcript;
+  agent::Input input{.transcript = std::move(transcript),
+                     .digits = std::move(digits),
+                     .history = &history_};
+  const std::uint64_t my_turn = turn_;
+  agent_->respond(
+      std::move(input),
+      [this, my_turn](std::string sentence) {
+        if (stopped_ || my_turn != turn_) return;
+        if (sentence_ == 0) metrics_.agent_first_s.observe(seconds_since(asked_at_));
+        speak(sentence, /*is_greeting=*/false);
+      },
+      [this, my_turn](util::Result<agent::Reply> reply) {
+        if (stopped_ || my_turn != turn_) return;
+        agent_done_ = true;
+        phase_ = Phase::kListening;
+        if (!reply.ok()) {
+          metrics_.engine_errors_total.with({"agent"}).inc();
+          log::CallScope scope(call_.call_sid);
+          spdlog::warn("The agent failed: {}", reply.error().message);
+          // A spoken apology, never silence.
+          speak("Sorry, I had a problem there. Could you say that again?", false);
+          return;
+        }
+        history_.back().agent = reply->text;
+        history_.back().heard = reply->text;
+        output_.history_changed(history_);
+        if (reply->action.kind != agent::ActionKind::kNone) pending_action_ = reply->action;
+        maybe_end_call();
+      });
+  history_.push_back(std::move(turn));
+  output_.history_changed(history_);
+}
+
+void Conversation::speak(const std::string& text, bool is_greeting) {
+  (void)is_greeting;
+  ++tts_in_flight_;
+  const std::uint64_t my_turn = turn_;
+  tts_jobs_.push_back(engines_.tts->synthesize(
+      text, executor_,
+      [this, my_turn](tts::SentenceAudio audio) {
+        if (stopped_ || my_turn != turn_) return;
+        on_sentence_audio(std::move(audio));
+      },
+      [this, my_turn](util::Result<tts::Done> done) {
+        if (stopped_ || my_turn != turn_) return;
+        if (tts_in_flight_ > 0) --tts_in_flight_;
+        if (!done.ok()) {
+          metrics_.engine_errors_total.with({"tts"}).inc();
+          log::CallScope scope(call_.call_sid);
+          spdlog::warn("Speech synthesis failed: {}", done.error().message);
+        }
+        maybe_end_call();
+      }));
+}
+
+void Conversation::on_sentence_audio(tts::SentenceAudio audio) {
+  metrics_.tts_first_audio_s.observe(audio.synth_ms / 1000.0);
+  if (first_audio_of_turn_ && turn_ > 0) {
+    metrics_.turn_latency_s.observe(seconds_since(heard_at_));
+    first_audio_of_turn_ = false;
+  }
+  std::string mark = "t" + std::to_string(turn_) + "-" + std::to_string(sentence_++);
+  if (!output_.play(audio.mulaw, mark)) return;
+  turn_audio_.push_back({std::move(mark), std::move(audio.text), audio.mulaw.size()});
+  ++unplayed_;
+}
+
+void Conversation::on_mark_played(const std::string& name) {
+  const auto it = std::find_if(turn_audio_.begin(), turn_audio_.end(),
+                               [&](const Spoken& spoken) { return spoken.mark == name; });
+  if (it == turn_audio_.end()) return;
+  // Marks come back in the order sent: everything up to this one has played.
+  const auto played = static_cast<std::size_t>(it - turn_audio_.begin()) + 1;
+  unplayed_ = turn_audio_.size() - played;
+  maybe_end_call();
+}
+
+void Conversation::maybe_end_call() {
+  if (!pending_action_ || agent_talking()) return;
+  const agent::Action action = *pending_action_;
+  pending_action_.reset();
+  output_.end_call(action);
+}
+
+void Conversation::cancel_reply() {
+  agent_->cancel();
+  for (auto& job : tts_jobs_) job->cancel();
+  tts_jobs_.clear();
+  tts_in_flight_ = 0;
+  agent_done_ = true;
+  pending_action_.reset();
+  unplayed_ = 0;
+  phase_ = Phase::kListening;
+  ++turn_;  // callbacks of the cancelled reply are stale from now on
+}
+
+void Conversation::truncate_to_heard(const audio::InterruptResult& heard) {
+  if (history_.empty() || turn_audio_.empty()) return;
+  // Whole sentences up to the played time, then the share of the next one's words.
+  std::size_t played_bytes =
+      static_cast<std::size_t>(heard.played.count()) * audio::kTelephonyRateHz / 1000;
+  std::string text_heard, text_said;
+  bool cut = false;
+  for (const Spoken& spoken : turn_audio_) {
+    if (!text_said.empty()) text_said += ' ';
+    text_said += spoken.text;
+    if (cut) continue;
+    if (played_bytes >= spoken.n_bytes) {
+      played_bytes -= spoken.n_bytes;
+      if (!text_heard.empty()) text_heard += ' ';
+      text_heard += spoken.text;
+      continue;
+    }
+    const std::size_t n_words = word_count(spoken.text) * played_bytes / spoken.n_bytes;
+    const std::string partial = first_words(spoken.text, n_words);
+    if (!partial.empty()) {
+      if (!text_heard.empty()) text_heard += ' ';
+      text_heard += partial + "…";
+    }
+    cut = true;
+  }
+  agent::Turn& last = history_.back();
+  if (last.agent.empty()) last.agent = text_said;
+  last.heard = text_heard;
+  output_.history_changed(history_);
+}
+
+void Conversation::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  stt_->cancel();
+  agent_->cancel();
+  for (auto& job : tts_jobs_) job->cancel();
+  tts_jobs_.clear();
+}
+
+}  // namespace voxgate::call
