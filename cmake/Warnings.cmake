@@ -22,3 +22,11 @@ function(voxgate_module name)
   target_include_directories(voxgate_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(voxgate_${name} PUBLIC ${ARG_DEPS} PRIVATE voxgate_warnings)
 endfunction()
+
+# voxgate_backend(<module> <backend> SOURCES ... DEPS ...): one backend of an engine
+# interface as its own library voxgate_<module>_<backend> (alias voxgate::<module>_<backend>),
+# so that code using the interface (call/) does not link the backends; only app/ does.
+function(voxgate_backend module backend)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  voxgate_module(${module}_${backend} SOURCES ${ARG_SOURCES} DEPS voxgate::${module} ${ARG_DEPS})
+endfunction()

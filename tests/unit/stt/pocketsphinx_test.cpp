@@ -119,73 +119,105 @@ class PocketsphinxTest : public testing::Test {
 
 PocketsphinxEngine* PocketsphinxTest::engine_ = nullptr;
 
-// The whole test set, one stream ("caller") per voice, all four decoding at once over a pool
-// of two decoders: accuracy, the pool's waiting path and the per-stream CMN together.
-// Ceilings: the measurement with the default options plus a margin, so that a real
-// regression fails and a rounding change does not.
-TEST_F(PocketsphinxTest, TestSetWerIsBelowMeasuredCeilings) {
-  // Measured 42.4 % overall, rms 9.3 % (stt_bench --pace 0: full LM, single pass, telcmn).
-  constexpr double kMaxWerAllPercent = 50;
-  constexpr double kMaxWerRmsPercent = 15;
+struct SetResult {
+  WerCounter all;
+  std::map<std::string, WerCounter> by_voice;
+  std::vector<double> finish_waits_ms;  // sorted
+  std::size_t delivered = 0;
+};
 
+// Decodes the utterances `select` picks, one stream ("caller") per voice, all four decoding at
+// once over the engine's pool: accuracy, the pool's waiting path and per-stream CMN together.
+template <class Select>
+SetResult decode_set(PocketsphinxEngine& engine, boost::asio::io_context& io, Select select) {
   struct Caller {
-    std::string voice;
     std::vector<const Utterance*> queue;
     std::size_t next = 0;
     std::unique_ptr<SttStream> stream;
-    WerCounter wer;
   };
-  std::vector<Caller> callers;
-  for (const auto& voice : {"espeak", "slt", "kal", "rms"}) {
-    Caller caller;
-    caller.voice = voice;
-    for (const auto& u : speech_set()) {
-      if (u.voice == voice) caller.queue.push_back(&u);
-    }
-    caller.stream = engine_->open(io_.get_executor(), {});
-    callers.push_back(std::move(caller));
+  SetResult result;
+  std::map<std::string, Caller> callers;
+  std::size_t expected = 0;
+  for (const auto& u : speech_set()) {
+    if (!select(u)) continue;
+    auto& caller = callers[u.voice];
+    if (!caller.stream) caller.stream = engine.open(io.get_executor(), {});
+    caller.queue.push_back(&u);
+    ++expected;
   }
-  WerCounter all;
-  std::vector<double> waits_ms;
-  std::size_t delivered = 0;
   std::function<void(Caller&)> send_next = [&](Caller& caller) {
     if (caller.next == caller.queue.size()) return;
     const Utterance& u = *caller.queue[caller.next++];
     caller.stream->start_utterance();
     feed_all(*caller.stream, u.pcm_8k);
     caller.stream->finish([&, &u = u](util::Result<Transcript> r) {
-      ++delivered;
+      ++result.delivered;
       ASSERT_TRUE(r.ok()) << r.error().message;
-      caller.wer.add(u.text, r->text);
-      all.add(u.text, r->text);
-      waits_ms.push_back(r->finish_wait_ms);
+      result.by_voice[u.voice].add(u.text, r->text);
+      result.all.add(u.text, r->text);
+      result.finish_waits_ms.push_back(r->finish_wait_ms);
       EXPECT_GT(r->audio_s, 0.5);
       EXPECT_GT(r->decode_ms, 0);
       send_next(caller);
     });
   };
-  for (auto& caller : callers) send_next(caller);
+  for (auto& [voice, caller] : callers) send_next(caller);
   run_until(
-      io_, [&] { return delivered == speech_set().size(); }, 300s);
-  ASSERT_EQ(delivered, speech_set().size());
-
-  std::sort(waits_ms.begin(), waits_ms.end());
-  RecordProperty("wer_all_percent", std::to_string(all.wer_percent()));
-  RecordProperty("finish_wait_p50_ms", std::to_string(waits_ms[waits_ms.size() / 2]));
-  std::printf("WER all %.1f %%", all.wer_percent());
-  for (const auto& caller : callers) {
-    std::printf("  %s %.1f", caller.voice.c_str(), caller.wer.wer_percent());
-    RecordProperty("wer_" + caller.voice + "_percent", std::to_string(caller.wer.wer_percent()));
+      io, [&] { return result.delivered == expected; }, 300s);
+  EXPECT_EQ(result.delivered, expected);
+  std::sort(result.finish_waits_ms.begin(), result.finish_waits_ms.end());
+  std::printf("WER all %.1f %%", result.all.wer_percent());
+  for (const auto& [voice, wer] : result.by_voice) {
+    std::printf("  %s %.1f", voice.c_str(), wer.wer_percent());
   }
-  std::printf("\nfinish wait (4 streams unpaced, includes queued audio): p50 %.0f max %.0f ms\n",
-              waits_ms[waits_ms.size() / 2], waits_ms.back());
-  EXPECT_GT(waits_ms.back(), 0);  // measured, not left at zero
-  EXPECT_LT(all.wer_percent(), kMaxWerAllPercent);
-  EXPECT_LT(callers[3].wer.wer_percent(), kMaxWerRmsPercent);
+  if (!result.finish_waits_ms.empty()) {
+    std::printf("\nfinish wait (unpaced, includes queued audio): p50 %.0f max %.0f ms\n",
+                result.finish_waits_ms[result.finish_waits_ms.size() / 2],
+                result.finish_waits_ms.back());
+  }
+  return result;
+}
+
+// The shipped default (open LM, full dictionary, telcmn, single pass) costs about 0.25 s of CPU
+// per second of audio, 100 s for the whole set: too slow for the unit suite, so it decodes
+// every fourth phrase in all four voices (32 utterances). Ceilings: the measurement plus a
+// margin, so that a real regression fails and a rounding change does not.
+TEST_F(PocketsphinxTest, DefaultConfigWerIsBelowMeasuredCeilings) {
+  // Measured (stt_bench --pace 0 --hyp, these 32 utterances): all 41.2 %, rms 12.2 %. The
+  // whole set measures 42.4 % (rms 9.3 %).
+  constexpr double kMaxWerAllPercent = 48;
+  constexpr double kMaxWerRmsPercent = 20;
+  const auto result = decode_set(
+      *engine_, io_, [](const Utterance& u) { return std::stoi(u.id.substr(0, 2)) % 4 == 1; });
+  ASSERT_EQ(result.delivered, 32u);
+  RecordProperty("wer_all_percent", std::to_string(result.all.wer_percent()));
+  RecordProperty("finish_wait_max_ms", std::to_string(result.finish_waits_ms.back()));
+  EXPECT_GT(result.finish_waits_ms.back(), 0);  // measured, not left at zero
+  EXPECT_LT(result.all.wer_percent(), kMaxWerAllPercent);
+  EXPECT_LT(result.by_voice.at("rms").wer_percent(), kMaxWerRmsPercent);
   const auto stats = engine_->stats();
   EXPECT_EQ(stats.decoders_created, 2);
-  EXPECT_GT(stats.decoder_waits, 0u);
+  EXPECT_GT(stats.decoder_waits, 0u);  // four callers, two decoders
   EXPECT_EQ(stats.dropped_samples_16k, 0u);
+}
+
+// All 128 utterances with the domain dictionary (engines.md §2 configuration D), 7x cheaper.
+TEST(PocketsphinxDomainDictionary, WholeSetWerIsBelowMeasuredCeilings) {
+  // Measured (stt_bench --pace 0 --domain): all 33.3 %, espeak 68.1, slt 31.9, kal 28.9,
+  // rms 4.4 %.
+  constexpr double kMaxWerAllPercent = 40;
+  constexpr double kMaxWerRmsPercent = 10;
+  PocketsphinxOptions options = test_options();
+  options.domain_words_path =
+      std::string(VOXGATE_SOURCE_DIR) + "/tests/data/speech/domain_words.txt";
+  auto engine = PocketsphinxEngine::create(options);
+  ASSERT_TRUE(engine.ok()) << engine.error().message;
+  boost::asio::io_context io;
+  const auto result = decode_set(**engine, io, [](const Utterance&) { return true; });
+  ASSERT_EQ(result.delivered, 128u);
+  RecordProperty("wer_all_percent", std::to_string(result.all.wer_percent()));
+  EXPECT_LT(result.all.wer_percent(), kMaxWerAllPercent);
+  EXPECT_LT(result.by_voice.at("rms").wer_percent(), kMaxWerRmsPercent);
 }
 
 TEST_F(PocketsphinxTest, SilenceGivesAnEmptyTranscript) {
@@ -270,10 +302,11 @@ TEST_F(PocketsphinxTest, DestroyingTheStreamGivesNoCallback) {
   run_until(
       io_, [] { return false; }, 1500ms);
   EXPECT_EQ(callbacks, 0);
-  // Both decoders are back in the pool.
+  // Every decoder is back in the pool.
   auto stream = engine_->open(io_.get_executor(), {});
   EXPECT_FALSE(decode(*stream, u.pcm_8k).text.empty());
-  EXPECT_EQ(engine_->stats().decoders_idle, 2);
+  const auto stats = engine_->stats();
+  EXPECT_EQ(stats.decoders_idle, stats.decoders_created);
 }
 
 // With both decoders held by other calls, a stream's utterances wait (buffered), and a second
