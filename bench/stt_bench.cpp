@@ -7,6 +7,8 @@
 //             [--voice V] [--limit N] [--hyp OUT.tsv]
 //   stt_bench --cmninit [--set DIR]     measures the telephony CMN start values
 //   --cmninit-values a,b,...            tries other start values
+//   --context-weight W [--leave-one-out] [--voice V]
+//                                       expected-phrase LM interpolated with the general LM
 //
 // One stream per voice (one "caller" per voice, so the live CMN adapts as in a call), each
 // utterance fed in 20 ms chunks (160 samples). --pace X feeds X times faster than real time
@@ -20,8 +22,10 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -119,6 +123,123 @@ int measure_cmninit(const std::vector<Utterance>& set) {
   return 0;
 }
 
+// A bigram ARPA model of `phrases` (absolute discounting, D = 0.5, backing off to add-one
+// unigrams), for interpolation with the general LM.
+std::string write_phrase_lm(const std::vector<std::string>& phrases, const std::string& path) {
+  std::map<std::string, double> unigrams;
+  std::map<std::string, std::map<std::string, double>> bigrams;
+  double total = 0;
+  for (const auto& phrase : phrases) {
+    std::vector<std::string> words = {"<s>"};
+    for (const auto& w : voxgate::stt::normalize_words(phrase)) words.push_back(w);
+    words.push_back("</s>");
+    for (std::size_t i = 0; i < words.size(); ++i) {
+      unigrams[words[i]] += 1;
+      total += 1;
+      if (i > 0) bigrams[words[i - 1]][words[i]] += 1;
+    }
+  }
+  constexpr double kDiscount = 0.5;
+  const double vocab = static_cast<double>(unigrams.size());
+  auto p_uni = [&](const std::string& w) { return (unigrams[w] + 1) / (total + vocab); };
+  std::size_t n_bigrams = 0;
+  for (const auto& [w1, next] : bigrams) n_bigrams += next.size();
+  std::ofstream out(path);
+  out << "\\data\\\nngram 1=" << unigrams.size() << "\nngram 2=" << n_bigrams << "\n\n\\1-grams:\n";
+  for (const auto& [w, c] : unigrams) {
+    double backoff = 0;
+    if (bigrams.count(w) != 0) {
+      double seen_uni = 0;
+      for (const auto& [w2, c2] : bigrams[w]) seen_uni += p_uni(w2);
+      const double left = kDiscount * static_cast<double>(bigrams[w].size()) / c;
+      backoff = std::log10(left / (1 - seen_uni));
+    }
+    const double p = w == "<s>" ? -99 : std::log10(p_uni(w));
+    out << p << ' ' << w << ' ' << backoff << '\n';
+  }
+  out << "\n\\2-grams:\n";
+  for (const auto& [w1, next] : bigrams) {
+    for (const auto& [w2, c2] : next) {
+      out << std::log10((c2 - kDiscount) / unigrams[w1]) << ' ' << w1 << ' ' << w2 << '\n';
+    }
+  }
+  out << "\n\\end\\\n";
+  return path;
+}
+
+// Experiment: the general LM interpolated with a bigram LM of the expected phrases (weight
+// `weight`), full dictionary kept, so out-of-domain words stay reachable. With
+// `leave_one_out`, each utterance's own phrase is left out of the context: the caller says
+// something the dialogue did not expect, in domain words.
+int context_experiment(const std::vector<Utterance>& set, const std::string& voice, double weight,
+                       bool leave_one_out) {
+  err_set_logfp(nullptr);
+  const PocketsphinxOptions stock;
+  auto engine = PocketsphinxEngine::create(stock);  // makes the model copy
+  if (!engine.ok()) return 2;
+  cmd_ln_t* config =
+      cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", (*engine)->model_copy_dir().c_str(), "-lm",
+                  stock.lm_path.c_str(), "-dict", stock.dict_path.c_str(), "-fwdflat", "no",
+                  "-bestpath", "no", nullptr);
+  ps_decoder_t* ps = ps_init(config);
+  ngram_model_t* general = ps_get_lm(ps, "_default");
+  std::vector<std::string> phrases;
+  for (const auto& u : set) {
+    if (std::find(phrases.begin(), phrases.end(), u.text) == phrases.end()) {
+      phrases.push_back(u.text);
+    }
+  }
+  auto use_context = [&](const std::vector<std::string>& context) {
+    const std::string path = "/tmp/voxgate-stt-bench-context.arpa";
+    write_phrase_lm(context, path);
+    ngram_model_t* domain = ngram_model_read(config, path.c_str(), NGRAM_ARPA, ps_get_logmath(ps));
+    ngram_model_t* models[2] = {ngram_model_retain(general), domain};
+    char general_name[] = "general";
+    char domain_name[] = "context";
+    char* names[2] = {general_name, domain_name};
+    const float32 weights[2] = {static_cast<float32>(1 - weight), static_cast<float32>(weight)};
+    ngram_model_t* mix = ngram_model_set_init(config, models, names, weights, 2);
+    ps_set_lm(ps, "context", mix);
+    ngram_model_free(mix);
+    ps_set_search(ps, "context");
+  };
+  if (!leave_one_out) use_context(phrases);
+  voxgate::stt::WerCounter wer;
+  double cpu_s = 0, audio_s = 0;
+  for (const auto& u : set) {
+    if (!voice.empty() && u.voice != voice) continue;
+    if (leave_one_out) {
+      std::vector<std::string> context;
+      for (const auto& p : phrases) {
+        if (p != u.text) context.push_back(p);
+      }
+      use_context(context);
+    }
+    const auto t0 = std::clock();
+    voxgate::audio::Resampler resampler(8000, 16000);
+    std::vector<std::int16_t> pcm_16k;
+    ps_start_utt(ps);
+    for (std::size_t pos = 0; pos < u.pcm_8k.size(); pos += 160) {
+      pcm_16k.clear();
+      resampler.process(
+          std::span(u.pcm_8k).subspan(pos, std::min<std::size_t>(160, u.pcm_8k.size() - pos)),
+          pcm_16k);
+      ps_process_raw(ps, pcm_16k.data(), pcm_16k.size(), FALSE, FALSE);
+    }
+    ps_end_utt(ps);
+    const char* hyp = ps_get_hyp(ps, nullptr);
+    cpu_s += static_cast<double>(std::clock() - t0) / CLOCKS_PER_SEC;
+    audio_s += static_cast<double>(u.pcm_8k.size()) / 8000;
+    wer.add(u.text, hyp != nullptr ? hyp : "");
+  }
+  std::printf("context weight %.2f%s voice %s: WER %.1f %% (%zu/%zu), RTF %.3f\n", weight,
+              leave_one_out ? " leave-one-out" : "", voice.empty() ? "all" : voice.c_str(),
+              wer.wer_percent(), wer.errors(), wer.reference_words(), cpu_s / audio_s);
+  ps_free(ps);
+  cmd_ln_free_r(config);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -128,6 +249,8 @@ int main(int argc, char** argv) {
   double pace = 4;
   std::size_t limit = 0;  // 0: every utterance
   bool cmninit = false;
+  double context_weight = 0;
+  bool leave_one_out = false;
   PocketsphinxOptions options;
   options.max_decoders = 1;
   for (int i = 1; i < argc; ++i) {
@@ -145,6 +268,10 @@ int main(int argc, char** argv) {
       pace = std::stod(next());
     else if (arg == "--voice")
       only_voice = next();
+    else if (arg == "--context-weight")
+      context_weight = std::stod(next());
+    else if (arg == "--leave-one-out")
+      leave_one_out = true;
     else if (arg == "--limit")
       limit = std::stoul(next());
     else if (arg == "--hyp")
@@ -165,6 +292,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (cmninit) return measure_cmninit(set);
+  if (context_weight > 0) return context_experiment(set, only_voice, context_weight, leave_one_out);
 
   const double rss_before = rss_mb();
   const auto t0 = std::chrono::steady_clock::now();

@@ -43,6 +43,13 @@ TurnMetrics::TurnMetrics(observe::Registry& r)
                                  "(includes the endpoint silence).",
                                  {}, {0.25, 0.4, 0.5, 0.6, 0.7, 0.8, 1, 1.5, 2, 3, 5, 10})
                          .with({})),
+      turn_response_s(r.histogram("voxgate_turn_response_seconds",
+                                  "Turn latency minus the configured endpoint silence: the time "
+                                  "voxgate itself takes to answer (VAD lag, STT, agent, TTS).",
+                                  {},
+                                  {0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4,
+                                   0.5, 0.75, 1, 2, 5})
+                          .with({})),
       stt_finish_s(r.histogram("voxgate_stt_finish_seconds",
                                "End of the caller's utterance to its transcript.", {},
                                observe::latency_buckets_s())
@@ -245,7 +252,10 @@ void Conversation::speak(const std::string& text, bool is_greeting) {
 void Conversation::on_sentence_audio(tts::SentenceAudio audio) {
   metrics_.tts_first_audio_s.observe(audio.synth_ms / 1000.0);
   if (first_audio_of_turn_ && turn_ > 0) {
-    metrics_.turn_latency_s.observe(seconds_since(heard_at_));
+    const double latency_s = seconds_since(heard_at_);
+    metrics_.turn_latency_s.observe(latency_s);
+    metrics_.turn_response_s.observe(
+        std::max(0.0, latency_s - options_.endpointer.endpoint_silence_ms / 1000.0));
     first_audio_of_turn_ = false;
   }
   std::string mark = "t" + std::to_string(turn_) + "-" + std::to_string(sentence_++);

@@ -61,6 +61,7 @@ class ConversationOutput {
 struct TurnMetrics {
   explicit TurnMetrics(observe::Registry& registry);
   observe::Histogram& turn_latency_s;     // last caller speech frame -> first reply audio queued
+  observe::Histogram& turn_response_s;    // the same minus the endpoint silence: our own work
   observe::Histogram& stt_finish_s;       // end of utterance -> transcript
   observe::Histogram& agent_first_s;      // transcript -> agent's first sentence
   observe::Histogram& tts_first_audio_s;  // sentence -> its audio

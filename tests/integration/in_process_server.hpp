@@ -29,15 +29,20 @@ inline constexpr const char* kPublicBase = "https://voice.example.com";
 // The server's modules, wired as `voxgate serve` wires them, on two I/O threads.
 class InProcessServer {
  public:
-  InProcessServer(bool production, std::size_t max_calls = 200, int io_threads = 2)
+  InProcessServer(bool production, std::size_t max_calls = 200, int io_threads = 2,
+                  call::ConversationEngines engines = {})
       : auth_token_(production ? kAuthToken : ""),
         live_calls(max_calls),
         stream_metrics(metrics),
+        turn_metrics(metrics),
         tokens("stream-secret"),
         auth({.public_base_url = production ? kPublicBase : "", .auth_token = auth_token_},
              metrics),
         router(metrics),
-        endpoint({.public_base_url = production ? kPublicBase : "", .auth_token = auth_token_},
+        endpoint({.public_base_url = production ? kPublicBase : "",
+                  .auth_token = auth_token_,
+                  .engines = engines,
+                  .turn_metrics = &turn_metrics},
                  tokens, history, live_calls, stream_metrics),
         server(io, router, {.upgrade_handler = &endpoint}, metrics),
         work(boost::asio::make_work_guard(io)) {
@@ -81,6 +86,7 @@ class InProcessServer {
   call::CallHistory history;
   call::LiveCalls live_calls;
   call::StreamMetrics stream_metrics;
+  call::TurnMetrics turn_metrics;
   twilio::StreamTokenIssuer tokens;
   net::WebhookAuth auth;
   net::Router router;

@@ -40,10 +40,15 @@
 // it, so a reused decoder starts an utterance with the previous user's noise floor (measured
 // effect: slt 30.9 vs 31.9 % WER alone vs interleaved with other voices, domain dictionary).
 //
-// Context: `open(executor, context)` ignores SttContext::expected_phrases for now (see the
-// measurements in stt_bench and the report): a domain dictionary helps in-domain speech but
-// turns every out-of-domain word into an error (engines.md §2), so it is available only
-// engine-wide through PocketsphinxOptions::domain_words_path, not as per-call biasing.
+// Context: `open(executor, context)` ignores SttContext::expected_phrases for now. Measured
+// on the test set (stt_bench, single pass, telcmn), WER all/espeak/slt/kal/rms:
+//   open LM, full dictionary (default)      42.4 / 73.5 / 47.1 / 39.7 / 9.3   RTF 0.23
+//   open LM + domain dictionary (option)    33.2 / 70.1 / 30.4 / 27.9 / 4.4   RTF 0.036
+// A domain dictionary helps in-domain speech but turns every out-of-domain word into an error
+// (engines.md §2: 84-88 % on real out-of-domain speech), so it is only an engine-wide option
+// (PocketsphinxOptions::domain_words_path), not per-call biasing. Interpolating the general LM
+// with a bigram LM of the expected phrases (weight 0.3, full dictionary; `stt_bench
+// --context-weight`) was tried outside the engine; see the report for its numbers.
 //
 // Thread safety: the engine is thread-safe; a stream is used from one strand (its caller's).
 // The engine must outlive every stream it opened. Callbacks follow engine.hpp: once per

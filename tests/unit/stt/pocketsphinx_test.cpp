@@ -183,10 +183,11 @@ SetResult decode_set(PocketsphinxEngine& engine, boost::asio::io_context& io, Se
 // every fourth phrase in all four voices (32 utterances). Ceilings: the measurement plus a
 // margin, so that a real regression fails and a rounding change does not.
 TEST_F(PocketsphinxTest, DefaultConfigWerIsBelowMeasuredCeilings) {
-  // Measured (stt_bench --pace 0 --hyp, these 32 utterances): all 41.2 %, rms 12.2 %. The
-  // whole set measures 42.4 % (rms 9.3 %).
-  constexpr double kMaxWerAllPercent = 48;
-  constexpr double kMaxWerRmsPercent = 20;
+  // Measured by this test: all 37.1 % (of 224 words), espeak 76.8, slt 39.3, kal 25.0, rms
+  // 7.1 % (4/56). (stt_bench on the whole set: 42.4 %, rms 9.3; the per-call CMN sees a
+  // different history here, so the same utterances score slightly differently there.)
+  constexpr double kMaxWerAllPercent = 44;
+  constexpr double kMaxWerRmsPercent = 13;  // one word is 1.8 points here
   const auto result = decode_set(
       *engine_, io_, [](const Utterance& u) { return std::stoi(u.id.substr(0, 2)) % 4 == 1; });
   ASSERT_EQ(result.delivered, 32u);
@@ -203,8 +204,7 @@ TEST_F(PocketsphinxTest, DefaultConfigWerIsBelowMeasuredCeilings) {
 
 // All 128 utterances with the domain dictionary (engines.md §2 configuration D), 7x cheaper.
 TEST(PocketsphinxDomainDictionary, WholeSetWerIsBelowMeasuredCeilings) {
-  // Measured (stt_bench --pace 0 --domain): all 33.3 %, espeak 68.1, slt 31.9, kal 28.9,
-  // rms 4.4 %.
+  // Measured by this test: all 33.2 %, espeak 70.1, slt 30.4, kal 27.9, rms 4.4 % (9/204).
   constexpr double kMaxWerAllPercent = 40;
   constexpr double kMaxWerRmsPercent = 10;
   PocketsphinxOptions options = test_options();
