@@ -1,9 +1,10 @@
-// The voxgate executable: one binary, subcommands (DESIGN.md §4). Only `serve` exists
-// so far; `sim`, `transcribe` and `say` arrive with their stages.
+// The voxgate executable: one binary, subcommands (DESIGN.md §4): `serve`, and the
+// offline `transcribe` and `say`; `sim` arrives with its stage.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 
+#include "app/offline.hpp"
 #include "app/serve.hpp"
 #include "util/version.hpp"
 
@@ -32,6 +33,19 @@ int main(int argc, char** argv) {
   serve_app->add_option("--port-file", serve.port_file,
                         "Write the bound port to this file once listening");
 
+  std::optional<std::string> offline_config;
+  std::string audio_path, text, out_path;
+  CLI::App* transcribe_app =
+      app.add_subcommand("transcribe", "Print what the configured recognizer hears in a file.");
+  transcribe_app->add_option("FILE", audio_path, "audio file (WAV, …)")->required();
+  transcribe_app->add_option("--config", offline_config, "TOML config file")
+      ->check(CLI::ExistingFile);
+  CLI::App* say_app =
+      app.add_subcommand("say", "Speak TEXT with the configured TTS into an 8 kHz WAV.");
+  say_app->add_option("TEXT", text, "what to say")->required();
+  say_app->add_option("-o,--output", out_path, "the WAV file to write")->required();
+  say_app->add_option("--config", offline_config, "TOML config file")->check(CLI::ExistingFile);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -40,5 +54,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   if (serve_app->parsed()) return voxgate::app::serve(serve);
+  if (transcribe_app->parsed()) return voxgate::app::transcribe(offline_config, audio_path);
+  if (say_app->parsed()) return voxgate::app::say(offline_config, text, out_path);
   return 2;
 }

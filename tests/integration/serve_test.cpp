@@ -422,6 +422,21 @@ TEST(ServeTest, ConversationOverTheStreamWithTheEmbeddedEngines) {
   std::filesystem::remove(config);
 }
 
+TEST(ServeTest, SayAndTranscribeRunOneEngineOffline) {
+  const std::string wav = std::filesystem::temp_directory_path() / "voxgate-say.wav";
+  const CommandResult said =
+      run_voxgate({"say", "Thank you for calling. How can I help you today?", "-o", wav});
+  ASSERT_EQ(said.exit_code, 0) << said.output;
+  // 8 kHz mu-law: about 3 s of speech is about 24 kB.
+  EXPECT_GT(std::filesystem::file_size(wav), 16000u);
+  EXPECT_LT(std::filesystem::file_size(wav), 48000u);
+  const CommandResult heard = run_voxgate({"transcribe", wav});
+  EXPECT_EQ(heard.exit_code, 0) << heard.output;
+  EXPECT_NE(heard.output.find("help"), std::string::npos) << heard.output;
+  EXPECT_EQ(run_voxgate({"transcribe", "/nonexistent.wav"}).exit_code, 2);
+  std::filesystem::remove(wav);
+}
+
 // The seed's example, `requests.post(url, files={'audio': open('chunk.wav', 'rb')})`,
 // done with curl's multipart upload; then the failures that must keep earlier audio.
 TEST(ServeTest, SeedChunkUploadWithCurlThenComplete) {

@@ -83,6 +83,11 @@ struct PocketsphinxOptions {
   bool telephony_cmninit = true;  // engines.md §2: "helps the first utterances of each call"
   std::vector<float> cmninit;     // the model copy's -cmninit; empty: telephony_cmninit()
   bool single_pass = true;        // -fwdflat no -bestpath no
+  // > 0: a stream opened with SttContext::expected_phrases decodes with the general LM
+  // interpolated with a bigram LM of those phrases at this weight (full dictionary kept, so
+  // unexpected words stay reachable). 0.3 measured well (see Context above) but costs about
+  // 2x the CPU, so it is off by default.
+  double context_lm_weight = 0;
   int worker_threads = 1;
   int max_decoders = 2;  // bound of the decoder pool; >= 1
 };
@@ -94,6 +99,8 @@ struct PocketsphinxStats {
   std::uint64_t utterances = 0;           // finished with a transcript
   std::uint64_t decoder_waits = 0;        // utterances that had to wait for a free decoder
   std::uint64_t dropped_samples_16k = 0;  // audio dropped while waiting (kMaxPendingAudioS)
+  std::uint64_t context_loads = 0;     // context LMs built (once per decoder and context)
+  std::uint64_t context_failures = 0;  // context LMs that failed: default LM used instead
   double last_decoder_create_ms = 0;      // wall time of the latest ps_init
 };
 

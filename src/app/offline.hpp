@@ -1,0 +1,19 @@
+// `voxgate transcribe FILE` and `voxgate say TEXT -o FILE.wav`: one engine, offline, with
+// the same settings (and so the same backends) as `voxgate serve` (DESIGN.md §4).
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace voxgate::app {
+
+// Prints the transcript of an audio file (any format libsndfile reads) heard as a phone
+// call hears it: converted to 8 kHz, fed in 20 ms chunks. Returns the exit code.
+int transcribe(const std::optional<std::string>& config_path, const std::string& audio_path);
+
+// Writes `text` spoken by the configured TTS engine as an 8 kHz mu-law WAV (what a call
+// plays). Returns the exit code.
+int say(const std::optional<std::string>& config_path, const std::string& text,
+        const std::string& out_path);
+
+}  // namespace voxgate::app
