@@ -36,6 +36,7 @@
 
 #include "audio/g711.hpp"
 #include "audio/resampler.hpp"
+#include "stt/pocketsphinx/phrase_lm.hpp"
 #include "stt/pocketsphinx/pocketsphinx_engine.hpp"
 #include "stt/wer.hpp"
 
@@ -123,52 +124,9 @@ int measure_cmninit(const std::vector<Utterance>& set) {
   return 0;
 }
 
-// A bigram ARPA model of `phrases` (absolute discounting, D = 0.5, backing off to add-one
-// unigrams), for interpolation with the general LM.
-std::string write_phrase_lm(const std::vector<std::string>& phrases, const std::string& path) {
-  std::map<std::string, double> unigrams;
-  std::map<std::string, std::map<std::string, double>> bigrams;
-  double total = 0;
-  for (const auto& phrase : phrases) {
-    std::vector<std::string> words = {"<s>"};
-    for (const auto& w : voxgate::stt::normalize_words(phrase)) words.push_back(w);
-    words.push_back("</s>");
-    for (std::size_t i = 0; i < words.size(); ++i) {
-      unigrams[words[i]] += 1;
-      total += 1;
-      if (i > 0) bigrams[words[i - 1]][words[i]] += 1;
-    }
-  }
-  constexpr double kDiscount = 0.5;
-  const double vocab = static_cast<double>(unigrams.size());
-  auto p_uni = [&](const std::string& w) { return (unigrams[w] + 1) / (total + vocab); };
-  std::size_t n_bigrams = 0;
-  for (const auto& [w1, next] : bigrams) n_bigrams += next.size();
-  std::ofstream out(path);
-  out << "\\data\\\nngram 1=" << unigrams.size() << "\nngram 2=" << n_bigrams << "\n\n\\1-grams:\n";
-  for (const auto& [w, c] : unigrams) {
-    double backoff = 0;
-    if (bigrams.count(w) != 0) {
-      double seen_uni = 0;
-      for (const auto& [w2, c2] : bigrams[w]) seen_uni += p_uni(w2);
-      const double left = kDiscount * static_cast<double>(bigrams[w].size()) / c;
-      backoff = std::log10(left / (1 - seen_uni));
-    }
-    const double p = w == "<s>" ? -99 : std::log10(p_uni(w));
-    out << p << ' ' << w << ' ' << backoff << '\n';
-  }
-  out << "\n\\2-grams:\n";
-  for (const auto& [w1, next] : bigrams) {
-    for (const auto& [w2, c2] : next) {
-      out << std::log10((c2 - kDiscount) / unigrams[w1]) << ' ' << w1 << ' ' << w2 << '\n';
-    }
-  }
-  out << "\n\\end\\\n";
-  return path;
-}
-
-// Experiment: the general LM interpolated with a bigram LM of the expected phrases (weight
-// `weight`), full dictionary kept, so out-of-domain words stay reachable. With
+// Experiment behind PocketsphinxOptions::context_lm_weight, on one bare decoder per run: the
+// general LM interpolated with a bigram LM of the expected phrases (weight `weight`, the
+// engine's phrase_lm_arpa), full dictionary kept, so out-of-domain words stay reachable. With
 // `leave_one_out`, each utterance's own phrase is left out of the context: the caller says
 // something the dialogue did not expect, in domain words.
 int context_experiment(const std::vector<Utterance>& set, const std::string& voice, double weight,
@@ -191,7 +149,7 @@ int context_experiment(const std::vector<Utterance>& set, const std::string& voi
   }
   auto use_context = [&](const std::vector<std::string>& context) {
     const std::string path = "/tmp/voxgate-stt-bench-context.arpa";
-    write_phrase_lm(context, path);
+    std::ofstream(path) << voxgate::stt::phrase_lm_arpa(context);
     ngram_model_t* domain = ngram_model_read(config, path.c_str(), NGRAM_ARPA, ps_get_logmath(ps));
     ngram_model_t* models[2] = {ngram_model_retain(general), domain};
     char general_name[] = "general";

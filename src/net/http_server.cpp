@@ -146,9 +146,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       upgrade->upgrade(parser_->release(), std::move(stream_));
       return;
     }
-    Response response = server_->router.handle(parser_->get());
-    if (stopping_) response.keep_alive(false);
-    send(std::move(response), /*linger=*/false);
+    // A route may answer later (speech processing); the answer comes back to this strand.
+    server_->router.handle_async(
+        parser_->get(), [self = shared_from_this()](Response response) {
+          asio::post(self->stream_.get_executor(),
+                     [self, response = std::move(response)]() mutable {
+                       if (self->stopping_) response.keep_alive(false);
+                       self->send(std::move(response), /*linger=*/false);
+                     });
+        });
   }
 
   void on_read_error(beast::error_code ec) {

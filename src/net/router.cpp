@@ -5,7 +5,9 @@
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 
 #include "util/version.hpp"
@@ -79,13 +81,22 @@ Router::Router(observe::Registry& metrics)
           observe::latency_buckets_s())) {}
 
 void Router::add(Method method, std::string pattern, Handler handler) {
+  add_route(method, std::move(pattern), std::move(handler), nullptr);
+}
+
+void Router::add_async(Method method, std::string pattern, AsyncHandler handler) {
+  add_route(method, std::move(pattern), nullptr, std::move(handler));
+}
+
+void Router::add_route(Method method, std::string pattern, Handler handler, AsyncHandler async) {
   for (const Route& route : routes_) {
     if (route.method == method && route.pattern == pattern) {
       throw std::logic_error("route registered twice: " + pattern);
     }
   }
   auto segments = split_pattern(pattern);
-  routes_.push_back({method, std::move(pattern), std::move(segments), std::move(handler)});
+  routes_.push_back(
+      {method, std::move(pattern), std::move(segments), std::move(handler), std::move(async)});
 }
 
 bool Router::match(const Route& route, const std::vector<std::string>& segments,
@@ -108,12 +119,14 @@ bool Router::match(const Route& route, const std::vector<std::string>& segments,
   return true;
 }
 
-Response Router::dispatch(const Request& request, std::string& route_label) const {
+Router::Dispatch Router::dispatch(const Request& request) const {
+  Dispatch result;
   const auto target = boost::urls::parse_origin_form(request.target());
   if (!target) {
-    route_label = "invalid";
-    return error_response(Status::bad_request, "bad_request",
-                          "The request target is not a valid path.");
+    result.label = "invalid";
+    result.response = error_response(Status::bad_request, "bad_request",
+                                      "The request target is not a valid path.");
+    return result;
   }
   std::vector<std::string> segments;
   for (auto segment : target->segments()) segments.push_back(segment);
@@ -123,46 +136,85 @@ Response Router::dispatch(const Request& request, std::string& route_label) cons
   for (const Route& route : routes_) {
     PathParams params;
     if (!match(route, segments, params)) continue;
+    result.label = route.pattern;
     if (route.method != request.method()) {
       if (!allowed.empty()) allowed += ", ";
       allowed += std::string(http::to_string(route.method));
-      route_label = route.pattern;
       continue;
     }
-    route_label = route.pattern;
+    if (route.async_handler) {
+      result.route = &route;
+      result.params = std::move(params);
+      return result;
+    }
     try {
-      return route.handler(request, params);
+      result.response = route.handler(request, params);
     } catch (const std::exception& e) {
       spdlog::error("Route {} failed: {}", route.pattern, e.what());
-      return error_response(Status::internal_server_error, "internal_error",
-                            "The server could not handle this request.");
+      result.response = error_response(Status::internal_server_error, "internal_error",
+                                        "The server could not handle this request.");
     }
+    return result;
   }
   if (!allowed.empty()) {
-    Response response = error_response(Status::method_not_allowed, "method_not_allowed",
-                                       "This path does not accept " +
-                                           std::string(request.method_string()) +
-                                           "; allowed: " + allowed + ".");
-    response.set(http::field::allow, allowed);
-    return response;
+    result.response = error_response(Status::method_not_allowed, "method_not_allowed",
+                                      "This path does not accept " +
+                                          std::string(request.method_string()) +
+                                          "; allowed: " + allowed + ".");
+    result.response.set(http::field::allow, allowed);
+    return result;
   }
-  route_label = "unmatched";
-  return error_response(Status::not_found, "not_found", "No such route.");
+  result.label = "unmatched";
+  result.response = error_response(Status::not_found, "not_found", "No such route.");
+  return result;
 }
 
-Response Router::handle(const Request& request) const {
-  const auto started = std::chrono::steady_clock::now();
-  std::string route_label;
-  Response response = dispatch(request, route_label);
+Response Router::finish(const Request& request, Response response, const std::string& label,
+                        std::chrono::steady_clock::time_point started) const {
   response.version(request.version());
   response.keep_alive(request.keep_alive());
   response.set(http::field::server, std::string("voxgate/") + kVersion);
   response.prepare_payload();
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
-  request_duration_s_.with({route_label}).observe(elapsed.count());
+  request_duration_s_.with({label}).observe(elapsed.count());
   const std::string method(http::to_string(request.method()));
-  requests_total_.with({route_label, method, status_label(response.result())}).inc();
+  requests_total_.with({label, method, status_label(response.result())}).inc();
   return response;
+}
+
+Response Router::handle(const Request& request) const {
+  const auto started = std::chrono::steady_clock::now();
+  Dispatch dispatched = dispatch(request);
+  if (dispatched.route != nullptr) {
+    dispatched.response = error_response(Status::internal_server_error, "internal_error",
+                                          "This route answers asynchronously.");
+  }
+  return finish(request, std::move(dispatched.response), dispatched.label, started);
+}
+
+void Router::handle_async(const Request& request, Responder respond) const {
+  const auto started = std::chrono::steady_clock::now();
+  Dispatch dispatched = dispatch(request);
+  if (dispatched.route == nullptr) {
+    respond(finish(request, std::move(dispatched.response), dispatched.label, started));
+    return;
+  }
+  // The finished response needs the request's version and keep-alive, not the request.
+  auto head = std::make_shared<Request>(request.method(), request.target(), request.version());
+  head->keep_alive(request.keep_alive());
+  // Shared, so that a handler that throws after taking its responder is still answered.
+  auto once = std::make_shared<std::pair<std::atomic<bool>, Responder>>(false, std::move(respond));
+  auto deliver = [this, head, label = dispatched.label, started, once](Response response) {
+    if (once->first.exchange(true)) return;
+    once->second(finish(*head, std::move(response), label, started));
+  };
+  try {
+    dispatched.route->async_handler(request, dispatched.params, deliver);
+  } catch (const std::exception& e) {
+    spdlog::error("Route {} failed: {}", dispatched.label, e.what());
+    deliver(error_response(Status::internal_server_error, "internal_error",
+                           "The server could not handle this request."));
+  }
 }
 
 }  // namespace voxgate::net

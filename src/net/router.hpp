@@ -12,6 +12,7 @@
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -48,6 +49,11 @@ Response empty_response(Status status);
 class Router {
  public:
   using Handler = std::function<Response(const Request&, const PathParams&)>;
+  // Delivers a route's response; callable once, from any thread.
+  using Responder = std::function<void(Response)>;
+  // A route whose answer comes later (speech processing): it must copy what it needs of
+  // the request, which lives only during the call, and call `respond` exactly once.
+  using AsyncHandler = std::function<void(const Request&, const PathParams&, Responder)>;
 
   // Counts requests and their latency in `metrics` (voxgate_http_requests_total,
   // voxgate_http_request_duration_seconds), labelled by route pattern.
@@ -57,21 +63,36 @@ class Router {
   // after all routes are added). A second route with the same method and pattern is a
   // programming error (std::logic_error).
   void add(Method method, std::string pattern, Handler handler);
+  void add_async(Method method, std::string pattern, AsyncHandler handler);
 
   // Thread-safe. Never throws: an unknown path gives 404, a known path with another
   // method 405 (with Allow), an unparsable target 400, and a handler that throws 500
   // (logged). The response carries the request's HTTP version and keep-alive choice.
+  // Routes added with add_async answer 500 here: use handle_async for them.
   Response handle(const Request& request) const;
+  // Every route; sync ones call `respond` before returning.
+  void handle_async(const Request& request, Responder respond) const;
 
  private:
   struct Route {
     Method method;
     std::string pattern;
     std::vector<std::string> segments;
-    Handler handler;
+    Handler handler;             // one of these two is set
+    AsyncHandler async_handler;
+  };
+  struct Dispatch {
+    const Route* route = nullptr;  // the async route to call, or null when `response` is set
+    PathParams params;
+    Response response;
+    std::string label;
   };
 
-  Response dispatch(const Request& request, std::string& route_label) const;
+  Dispatch dispatch(const Request& request) const;
+  // Version, keep-alive, headers and metrics of a finished response.
+  Response finish(const Request& request, Response response, const std::string& label,
+                  std::chrono::steady_clock::time_point started) const;
+  void add_route(Method method, std::string pattern, Handler handler, AsyncHandler async);
   static bool match(const Route& route, const std::vector<std::string>& segments,
                     PathParams& params);
 

@@ -4,6 +4,7 @@
 #include <boost/beast/http/field.hpp>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <stdexcept>
 
 namespace voxgate::net {
@@ -114,6 +115,45 @@ TEST_F(RouterTest, CountsRequestsByRoutePatternNotByPath) {
       << text;
   EXPECT_NE(text.find("route=\"unmatched\",method=\"GET\",status=\"404\"} 1"), std::string::npos);
   EXPECT_EQ(text.find("CA1"), std::string::npos);
+}
+
+TEST_F(RouterTest, AsyncRoutesAnswerLaterThroughTheResponder) {
+  Router::Responder pending;
+  router.add_async(Method::post, "/slow/{id}",
+                   [&](const Request&, const PathParams& params, Router::Responder respond) {
+                     pending = [respond, id = params.get("id")](Response) {
+                       respond(json_response(Status::ok, {{"id", id}}));
+                     };
+                   });
+  std::optional<Response> answer;
+  Request request = make_request(Method::post, "/slow/42");
+  request.version(10);
+  router.handle_async(request, [&](Response response) { answer = std::move(response); });
+  EXPECT_FALSE(answer.has_value());
+  pending(Response{});
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->body(), "{\"id\":\"42\"}\n");
+  EXPECT_EQ(answer->version(), 10);  // finished like a sync answer
+  EXPECT_EQ((*answer)[http::field::content_length], std::to_string(answer->body().size()));
+  // Sync routes answer at once through the same call.
+  std::optional<Response> sync_answer;
+  router.handle_async(make_request(Method::get, "/healthz"),
+                      [&](Response response) { sync_answer = std::move(response); });
+  ASSERT_TRUE(sync_answer.has_value());
+  EXPECT_EQ(sync_answer->result(), Status::ok);
+}
+
+TEST_F(RouterTest, AsyncRouteThatThrowsIsAnswered500Once) {
+  router.add_async(Method::get, "/broken",
+                   [](const Request&, const PathParams&, Router::Responder) {
+                     throw std::runtime_error("bug");
+                   });
+  int answers = 0;
+  router.handle_async(make_request(Method::get, "/broken"), [&](Response response) {
+    ++answers;
+    EXPECT_EQ(response.result(), Status::internal_server_error);
+  });
+  EXPECT_EQ(answers, 1);
 }
 
 TEST_F(RouterTest, DuplicateRouteIsAStartupBug) {
