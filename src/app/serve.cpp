@@ -169,15 +169,23 @@ int run_server(const Settings& settings, const ServeCommand& command) {
   std::string stream_secret = settings.effective_stream_secret();
   if (stream_secret.empty()) stream_secret = twilio::StreamTokenIssuer::random_secret();
   const twilio::StreamTokenIssuer tokens(std::move(stream_secret));
+  const unsigned n_threads = server_settings.io_threads > 0
+                                 ? static_cast<unsigned>(server_settings.io_threads)
+                                 : std::max(1u, std::thread::hardware_concurrency());
+  asio::io_context io(static_cast<int>(n_threads));
   AIVoiceIntegration ai({.twilio_account_sid = settings.twilio.account_sid,
                          .twilio_auth_token = settings.twilio.auth_token,
                          .public_base_url = server_settings.public_base_url,
                          .max_calls_with_audio =
-                             static_cast<std::size_t>(server_settings.max_concurrent_calls)});
+                             static_cast<std::size_t>(server_settings.max_concurrent_calls),
+                         .stt = engines.stt.get(),
+                         .agent = engines.agent.get(),
+                         .tts = engines.tts.get()});
   net::PhoneRoutes phone_routes(
       {.greeting = settings.call.greeting,
        .streaming_mode =
-           settings.call.mode == "hybrid" ? call::CallMode::kHybrid : call::CallMode::kStreaming},
+           settings.call.mode == "hybrid" ? call::CallMode::kHybrid : call::CallMode::kStreaming,
+       .executor = io.get_executor()},
       auth, tokens, ai, history, metrics);
   call::LiveCalls live_calls(static_cast<std::size_t>(server_settings.max_concurrent_calls));
   call::StreamMetrics stream_metrics(metrics);
@@ -195,10 +203,6 @@ int run_server(const Settings& settings, const ServeCommand& command) {
   phone_routes.register_routes(router);
   service_routes.register_routes(router);
 
-  const unsigned n_threads = server_settings.io_threads > 0
-                                 ? static_cast<unsigned>(server_settings.io_threads)
-                                 : std::max(1u, std::thread::hardware_concurrency());
-  asio::io_context io(static_cast<int>(n_threads));
   net::HttpServer server(
       io, router,
       {.max_body_bytes = server_settings.max_body_bytes,

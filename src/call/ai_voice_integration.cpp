@@ -1,10 +1,15 @@
 #include "call/ai_voice_integration.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 
 #include "audio/frames.hpp"
+#include "audio/g711.hpp"
 #include "audio/wav.hpp"
 #include "call/call_sid.hpp"
 #include "twilio/twiml.hpp"
@@ -98,21 +103,158 @@ ChunkResult AIVoiceIntegration::add_audio_chunk(std::string_view call_sid,
   return result;
 }
 
-ProcessingResult AIVoiceIntegration::complete_audio(std::string_view call_sid) {
-  const auto started = std::chrono::steady_clock::now();
+struct AIVoiceIntegration::Job {
   ProcessingResult result;
-  result.call_sid = std::string(call_sid);
+  std::string base_url;
+  boost::asio::any_io_executor executor;
+  std::function<void(ProcessingResult)> done;
+  std::vector<std::uint8_t> mulaw;
+  std::unique_ptr<stt::SttStream> stt;
+  std::unique_ptr<agent::AgentSession> agent;
+  std::unique_ptr<tts::TtsJob> tts;
+  std::vector<std::uint8_t> reply_audio;
+  agent::Action action;
+  std::chrono::steady_clock::time_point started, step_started;
+};
+
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point then) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - then)
+      .count();
+}
+
+}  // namespace
+
+ProcessingResult AIVoiceIntegration::complete_audio(std::string_view call_sid) {
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  ProcessingResult result;
+  complete_audio_async(call_sid, {}, io.get_executor(), [&](ProcessingResult r) {
+    result = std::move(r);
+    work.reset();
+  });
+  io.run();
+  return result;
+}
+
+void AIVoiceIntegration::complete_audio_async(std::string_view call_sid, std::string base_url,
+                                              boost::asio::any_io_executor executor,
+                                              std::function<void(ProcessingResult)> done) {
+  auto job = std::make_shared<Job>();
+  job->started = std::chrono::steady_clock::now();
+  job->result.call_sid = std::string(call_sid);
+  job->base_url = base_url.empty() ? options_.public_base_url : std::move(base_url);
+  // The engines call back from their own threads, and one reply's callbacks (TTS audio,
+  // then done) must not run at once: a strand serializes them, whatever `executor` is.
+  job->executor = boost::asio::make_strand(executor);
+  job->done = std::move(done);
   call::ChunkStore::Totals totals;
-  const std::vector<std::uint8_t> audio = chunks_.take(call_sid, &totals);
-  result.chunks = totals.chunks;
-  result.audio_duration_s = duration_s(audio.size());
+  job->mulaw = chunks_.take(call_sid, &totals);
+  job->result.chunks = totals.chunks;
+  job->result.audio_duration_s = duration_s(job->mulaw.size());
   log::CallScope scope(call_sid);
   spdlog::info("Processing streamed audio for call {} ({:.2f} s in {} chunks)", call_sid,
-               result.audio_duration_s, result.chunks);
-  result.timings_ms.total =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-          .count();
-  return result;
+               job->result.audio_duration_s, job->result.chunks);
+  if (options_.stt == nullptr || options_.agent == nullptr || options_.tts == nullptr ||
+      job->mulaw.empty()) {
+    return finish(job);
+  }
+  run_stt(job);
+}
+
+void AIVoiceIntegration::run_stt(const std::shared_ptr<Job>& job) {
+  job->step_started = std::chrono::steady_clock::now();
+  job->stt = options_.stt->open(job->executor,
+                                {.expected_phrases = options_.agent->expected_phrases()});
+  job->stt->start_utterance();
+  std::vector<std::int16_t> pcm;
+  audio::decode_ulaw(job->mulaw, pcm);
+  for (std::size_t at = 0; at < pcm.size(); at += audio::kFrameSamples) {
+    const std::size_t n = std::min(audio::kFrameSamples, pcm.size() - at);
+    job->stt->feed(std::span<const std::int16_t>(pcm).subspan(at, n));
+  }
+  job->stt->finish([this, job](util::Result<stt::Transcript> transcript) {
+    job->result.timings_ms.stt = ms_since(job->step_started);
+    if (!transcript.ok()) {
+      log::CallScope scope(job->result.call_sid);
+      spdlog::warn("Speech recognition failed: {}", transcript.error().message);
+      return finish(job);
+    }
+    job->result.transcript = transcript->text;
+    if (transcript->text.empty()) return finish(job);
+    run_agent(job);
+  });
+}
+
+void AIVoiceIntegration::run_agent(const std::shared_ptr<Job>& job) {
+  job->step_started = std::chrono::steady_clock::now();
+  std::vector<agent::Turn> history;
+  {
+    std::lock_guard lock(history_mutex_);
+    const auto it = history_.find(job->result.call_sid);
+    if (it != history_.end()) history = it->second;
+  }
+  job->agent = options_.agent->open(job->executor, {.call_sid = job->result.call_sid});
+  job->agent->respond(
+      {.transcript = *job->result.transcript, .history = &history},
+      [](std::string) {},  // the reply is spoken whole below
+      [this, job](util::Result<agent::Reply> reply) {
+        job->result.timings_ms.agent = ms_since(job->step_started);
+        if (!reply.ok()) {
+          log::CallScope scope(job->result.call_sid);
+          spdlog::warn("The agent failed: {}", reply.error().message);
+          return finish(job);
+        }
+        job->result.reply = reply->text;
+        job->action = reply->action;
+        job->result.ended = reply->action.kind != agent::ActionKind::kNone;
+        {
+          std::lock_guard lock(history_mutex_);
+          if (history_.size() >= options_.max_calls_with_audio &&
+              !history_.contains(job->result.call_sid)) {
+            history_.erase(history_.begin());  // bounded: forget some other call's history
+          }
+          history_[job->result.call_sid].push_back(
+              {*job->result.transcript, reply->text, reply->text});
+        }
+        run_tts(job);
+      });
+}
+
+void AIVoiceIntegration::run_tts(const std::shared_ptr<Job>& job) {
+  job->step_started = std::chrono::steady_clock::now();
+  job->tts = options_.tts->synthesize(
+      *job->result.reply, job->executor,
+      [job](tts::SentenceAudio sentence) {
+        job->reply_audio.insert(job->reply_audio.end(), sentence.mulaw.begin(),
+                                sentence.mulaw.end());
+      },
+      [this, job](util::Result<tts::Done> done) {
+        job->result.timings_ms.tts = ms_since(job->step_started);
+        if (!done.ok()) {
+          log::CallScope scope(job->result.call_sid);
+          spdlog::warn("Speech synthesis failed: {}", done.error().message);
+        } else if (!job->reply_audio.empty()) {
+          const std::string id = replies_.put(std::move(job->reply_audio));
+          job->result.reply_audio_url = job->base_url + "/audio/" + id + ".wav";
+        }
+        finish(job);
+      });
+}
+
+void AIVoiceIntegration::finish(const std::shared_ptr<Job>& job) {
+  job->result.timings_ms.total = ms_since(job->started);
+  // The engines' handles hold callbacks that hold the job: let them go.
+  auto done = std::move(job->done);
+  ProcessingResult result = std::move(job->result);
+  boost::asio::post(job->executor, [done = std::move(done), result = std::move(result),
+                                    job]() mutable {
+    job->stt.reset();
+    job->agent.reset();
+    job->tts.reset();
+    done(std::move(result));
+  });
 }
 
 ProcessingResult AIVoiceIntegration::process_realtime_audio(std::span<const std::uint8_t> bytes,

@@ -6,8 +6,13 @@
 //   voxgate::ProcessingResult r = ai.process_realtime_audio(bytes, call_sid);
 //   std::optional<std::string> url = ai.get_streaming_audio_url(call_sid);  // nullopt: use recording
 //
-// Processing is audio bookkeeping for now: until the speech stages land, a result carries
-// the audio's duration and a null transcript.
+// Processing an utterance: speech-to-text, the agent, text-to-speech, with the engines
+// given at construction (the server gives its own); the reply's audio is kept for
+// GET /audio/{id}.wav. Without engines a result carries the duration and a null
+// transcript.
+//
+//   chunks ─▶ 8 kHz PCM ─▶ STT ─▶ transcript ─▶ agent (with the call's history) ─▶ reply
+//          ─▶ TTS ─▶ mu-law ─▶ AudioStore ─▶ reply_audio_url
 #pragma once
 
 #include <cstddef>
@@ -17,7 +22,19 @@
 #include <string>
 #include <string_view>
 
+#include <boost/asio/any_io_executor.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "agent/engine.hpp"
+#include "call/audio_store.hpp"
 #include "call/chunk_store.hpp"
+#include "stt/engine.hpp"
+#include "tts/engine.hpp"
 
 namespace voxgate {
 
@@ -28,6 +45,11 @@ struct AIVoiceIntegrationOptions {
   std::string public_base_url;
   double max_audio_per_call_s = 120;   // pending audio a call may accumulate
   std::size_t max_calls_with_audio = 2000;
+  // The engines that process an utterance; all three, or none (no processing). They
+  // must outlive the facade.
+  stt::SttEngine* stt = nullptr;
+  agent::AgentEngine* agent = nullptr;
+  tts::TtsEngine* tts = nullptr;
 };
 
 // DESIGN.md §2 "Processing result JSON".
@@ -76,8 +98,14 @@ class AIVoiceIntegration {
   // that fails leaves the call's earlier audio intact.
   ChunkResult add_audio_chunk(std::string_view call_sid, std::span<const std::uint8_t> bytes,
                               AudioEncoding encoding = AudioEncoding::kFile);
-  // Processes everything stored for the call as one utterance and frees it.
+  // Processes everything stored for the call as one utterance and frees it. Blocks the
+  // calling thread until the engines are done: for library use, not for I/O threads.
   ProcessingResult complete_audio(std::string_view call_sid);
+  // The same without blocking: `done` runs once through `executor`. `base_url` is where
+  // /audio/{id}.wav is reachable ("" = options().public_base_url).
+  void complete_audio_async(std::string_view call_sid, std::string base_url,
+                            boost::asio::any_io_executor executor,
+                            std::function<void(ProcessingResult)> done);
   // The seed's one call: add a chunk, then process what the call has. A chunk that fails
   // gives a result with zero duration; use add_audio_chunk to learn why.
   ProcessingResult process_realtime_audio(std::span<const std::uint8_t> bytes,
@@ -87,11 +115,22 @@ class AIVoiceIntegration {
   // can only stream to a public wss:// URL); nullopt otherwise: use recording mode.
   std::optional<std::string> get_streaming_audio_url(std::string_view call_sid) const;
 
+  // Synthesized replies, for GET /audio/{id}.wav.
+  const call::AudioStore& replies() const { return replies_; }
   const AIVoiceIntegrationOptions& options() const { return options_; }
 
  private:
+  struct Job;
+  void run_stt(const std::shared_ptr<Job>& job);
+  void run_agent(const std::shared_ptr<Job>& job);
+  void run_tts(const std::shared_ptr<Job>& job);
+  void finish(const std::shared_ptr<Job>& job);
+
   const AIVoiceIntegrationOptions options_;
   call::ChunkStore chunks_;
+  call::AudioStore replies_;
+  std::mutex history_mutex_;
+  std::map<std::string, std::vector<agent::Turn>, std::less<>> history_;  // per call sid
 };
 
 }  // namespace voxgate

@@ -7,6 +7,8 @@
 #include <array>
 #include <chrono>
 
+#include "audio/wav.hpp"
+#include "call/audio_store.hpp"
 #include "call/call_sid.hpp"
 #include "net/multipart.hpp"
 #include "twilio/twiml.hpp"
@@ -90,10 +92,14 @@ void PhoneRoutes::register_routes(Router& router) {
              [this](const Request& request, const PathParams& params) {
                return upload_chunk(request, params.get("call_sid"));
              });
-  router.add(Method::post, "/phone/stream-audio/{call_sid}/complete",
-             [this](const Request& request, const PathParams& params) {
-               return complete_chunks(request, params.get("call_sid"));
-             });
+  router.add_async(Method::post, "/phone/stream-audio/{call_sid}/complete",
+                   [this](const Request& request, const PathParams& params,
+                          Router::Responder respond) {
+                     complete_chunks(request, params.get("call_sid"), std::move(respond));
+                   });
+  router.add(Method::get, "/audio/{id}.wav", [this](const Request&, const PathParams& params) {
+    return reply_audio(params.get("id"));
+  });
   // Upgrades are taken over by the WebSocket endpoint before routing; a plain GET here
   // is a client that did not ask for one.
   router.add(Method::get, "/phone/stream-audio/{call_sid}", [](const Request&, const PathParams&) {
@@ -300,30 +306,49 @@ Response PhoneRoutes::upload_chunk(const Request& request, const std::string& ca
                                     {"bytes", result.bytes}});
 }
 
-Response PhoneRoutes::complete_chunks(const Request& request, const std::string& call_sid) {
-  if (auto refusal = auth_.check_admin(request)) return std::move(*refusal);
-  const ProcessingResult result = ai_.complete_audio(call_sid);
-  if (result.chunks == 0) {
-    return error_response(Status::not_found, "no_pending_audio",
-                          "No audio chunks are stored for this call.");
+void PhoneRoutes::complete_chunks(const Request& request, const std::string& call_sid,
+                                  Router::Responder respond) {
+  if (auto refusal = auth_.check_admin(request)) return respond(std::move(*refusal));
+  const std::string base_url = auth_.base_url(request).value_or("");
+  ai_.complete_audio_async(
+      call_sid, base_url, options_.executor,
+      [respond = std::move(respond)](ProcessingResult result) {
+        if (result.chunks == 0) {
+          return respond(error_response(Status::not_found, "no_pending_audio",
+                                        "No audio chunks are stored for this call."));
+        }
+        auto optional_string = [](const std::optional<std::string>& value) {
+          return value ? boost::json::value(*value) : boost::json::value(nullptr);
+        };
+        respond(json_response(
+            Status::ok,
+            {{"call_sid", result.call_sid},
+             {"transcript", optional_string(result.transcript)},
+             {"reply", optional_string(result.reply)},
+             {"reply_audio_url", optional_string(result.reply_audio_url)},
+             {"ended", result.ended},
+             {"audio_duration_s", result.audio_duration_s},
+             {"chunks", result.chunks},
+             {"timings_ms", {{"stt", result.timings_ms.stt},
+                             {"agent", result.timings_ms.agent},
+                             {"tts", result.timings_ms.tts},
+                             {"total", result.timings_ms.total}}}}));
+      });
+}
+
+Response PhoneRoutes::reply_audio(const std::string& id) {
+  const auto mulaw = call::AudioStore::is_valid_id(id) ? ai_.replies().get(id) : std::nullopt;
+  if (!mulaw) {
+    return error_response(Status::not_found, "unknown_audio",
+                          "No audio with that id, or it has expired.");
   }
-  auto optional_string = [](const std::optional<std::string>& value) -> boost::json::value {
-    if (value) return boost::json::value(*value);
-    return nullptr;
-  };
-  return json_response(
-      Status::ok,
-      {{"call_sid", result.call_sid},
-       {"transcript", optional_string(result.transcript)},
-       {"reply", optional_string(result.reply)},
-       {"reply_audio_url", optional_string(result.reply_audio_url)},
-       {"ended", result.ended},
-       {"audio_duration_s", result.audio_duration_s},
-       {"chunks", result.chunks},
-       {"timings_ms", {{"stt", result.timings_ms.stt},
-                       {"agent", result.timings_ms.agent},
-                       {"tts", result.timings_ms.tts},
-                       {"total", result.timings_ms.total}}}});
+  const std::vector<std::uint8_t> wav = audio::encode_wav_ulaw(*mulaw);
+  Response response{Status::ok, 11};
+  response.set(boost::beast::http::field::content_type, "audio/wav");
+  // Ids are single-use in practice and unguessable; a cache in between may keep them.
+  response.set(boost::beast::http::field::cache_control, "private, max-age=900");
+  response.body().assign(wav.begin(), wav.end());
+  return response;
 }
 
 Response PhoneRoutes::not_implemented(const Request& request, std::string_view route,

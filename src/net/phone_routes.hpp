@@ -8,6 +8,8 @@
 // chunks, accumulated per call, processed on /complete, all through AIVoiceIntegration.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <string>
 #include <string_view>
 #include <variant>
@@ -25,6 +27,8 @@ struct PhoneRoutesOptions {
   std::string greeting = "Hello! How can I help you today?";
   // What /phone/incoming-call-streaming answers: kStreaming or kHybrid.
   call::CallMode streaming_mode = call::CallMode::kStreaming;
+  // Where speech processing (the chunk API's /complete) delivers its results.
+  boost::asio::any_io_executor executor;
 };
 
 class PhoneRoutes {
@@ -52,7 +56,9 @@ class PhoneRoutes {
   Response call_status(const Request& request);
   Response stream_ended(const Request& request, const std::string& call_sid);
   Response upload_chunk(const Request& request, const std::string& call_sid);
-  Response complete_chunks(const Request& request, const std::string& call_sid);
+  void complete_chunks(const Request& request, const std::string& call_sid,
+                       Router::Responder respond);
+  Response reply_audio(const std::string& id);
   Response not_implemented(const Request& request, std::string_view route,
                            std::string_view what, std::string_view arrives_with);
 

@@ -422,6 +422,37 @@ TEST(ServeTest, ConversationOverTheStreamWithTheEmbeddedEngines) {
   std::filesystem::remove(config);
 }
 
+// The chunk API with speech in it: the caller's question comes back as a transcript, the
+// front desk's answer, and a WAV of that answer to <Play>.
+TEST(ServeTest, ChunkApiAnswersWithTranscriptReplyAndAudio) {
+  ServerProcess server({});
+  HttpClient client;
+  const auto question = read_bytes(std::string(VOXGATE_SPEECH_SET_DIR) + "/02-rms.ul");
+  const HttpResult uploaded =
+      client.post(server.base_url() + "/phone/stream-audio/CAchunks",
+                  std::string(question.begin(), question.end()), {"Content-Type: audio/x-mulaw"});
+  ASSERT_EQ(uploaded.status, 200) << uploaded.body;
+  const HttpResult completed =
+      client.post(server.base_url() + "/phone/stream-audio/CAchunks/complete", "", {});
+  ASSERT_EQ(completed.status, 200) << completed.body << completed.error << server.stderr_text();
+  const auto result = boost::json::parse(completed.body);
+  EXPECT_NE(std::string(result.at("transcript").as_string()).find("hours"), std::string::npos)
+      << completed.body;
+  EXPECT_NE(std::string(result.at("reply").as_string()).find("Monday to Friday"),
+            std::string::npos);
+  EXPECT_FALSE(result.at("ended").as_bool());
+  const std::string url(result.at("reply_audio_url").as_string());
+  ASSERT_TRUE(url.starts_with(server.base_url() + "/audio/")) << url;
+  const HttpResult audio = client.get(url);
+  EXPECT_EQ(audio.status, 200);
+  EXPECT_EQ(audio.headers.at("content-type"), "audio/wav");
+  EXPECT_EQ(audio.body.substr(0, 4), "RIFF");
+  EXPECT_GT(audio.body.size(), 8000u * 3);  // seconds of speech
+  EXPECT_EQ(client.get(server.base_url() + "/audio/00000000000000000000000000000000.wav").status,
+            404);
+  EXPECT_EQ(client.get(server.base_url() + "/audio/..%2F..%2Fetc%2Fpasswd.wav").status, 404);
+}
+
 TEST(ServeTest, SayAndTranscribeRunOneEngineOffline) {
   const std::string wav = std::filesystem::temp_directory_path() / "voxgate-say.wav";
   const CommandResult said =
@@ -471,7 +502,7 @@ TEST(ServeTest, SeedChunkUploadWithCurlThenComplete) {
   const std::string completed = run_shell("curl -s -X POST " + url + "/complete");
   const auto result = boost::json::parse(completed);
   EXPECT_EQ(result.at("chunks").as_int64(), 2) << completed;
-  EXPECT_TRUE(result.at("transcript").is_null());
+  EXPECT_TRUE(result.at("transcript").is_string());  // a steady tone: no words
   EXPECT_GT(result.at("audio_duration_s").as_double(), 1.0);
   EXPECT_EQ(run_shell("curl -s -o /dev/null -w '%{http_code}' -X POST " + url + "/complete"),
             "404");  // freed

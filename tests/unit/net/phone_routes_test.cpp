@@ -4,6 +4,7 @@
 
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 #include "net/service_routes.hpp"
@@ -42,13 +43,15 @@ struct Server {
         auth(std::move(auth_options), metrics),
         tokens("stream-secret"),
         ai({.public_base_url = public_base_url}),
-        phone({.greeting = "Hi <there> & welcome"}, auth, tokens, ai, history, metrics),
+        phone({.greeting = "Hi <there> & welcome", .executor = io.get_executor()}, auth, tokens,
+              ai, history, metrics),
         service(auth, history, metrics),
         router(metrics) {
     phone.register_routes(router);
     service.register_routes(router);
   }
   std::string public_base_url;
+  boost::asio::io_context io;
   observe::Registry metrics;
   call::CallHistory history;
   WebhookAuth auth;
