@@ -56,7 +56,13 @@ Engines build_engines(const Settings& settings) {
   engines.vad = take(vad::WebRtcVadEngine::create({}), "vad");
 
   if (settings.stt.engine == "pocketsphinx") {
-    engines.stt = take(stt::PocketsphinxEngine::create({}), "stt.engine");
+    // Two workers for two cores, and decoders for four callers talking at once: the most
+    // the full language model sustains on 2 cores (engines.md §2, concurrency); more
+    // talkers wait for a decoder with their audio buffered.
+    stt::PocketsphinxOptions options;
+    options.worker_threads = 2;
+    options.max_decoders = 4;
+    engines.stt = take(stt::PocketsphinxEngine::create(options), "stt.engine");
   } else {
     not_built("stt.engine", settings.stt.engine);
   }
