@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "in_process_server.hpp"
+#include "prometheus_text.hpp"
 #include "twilio_media_client.hpp"
 
 namespace {
@@ -48,22 +49,6 @@ double cpu_seconds() {
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
-// The quantile q of a Prometheus histogram in `text`, as the upper bound of its bucket.
-double histogram_quantile(const std::string& text, const std::string& name, double q) {
-  const std::regex bucket(name + R"re(_bucket\{le="([^"]+)"\} ([0-9.e+]+))re");
-  std::vector<std::pair<double, double>> buckets;
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), bucket);
-       it != std::sregex_iterator(); ++it) {
-    const std::string le = (*it)[1];
-    buckets.emplace_back(le == "+Inf" ? INFINITY : std::stod(le), std::stod((*it)[2]));
-  }
-  if (buckets.empty() || buckets.back().second == 0) return 0;
-  const double target = q * buckets.back().second;
-  for (const auto& [upper, count] : buckets) {
-    if (count >= target) return upper;
-  }
-  return INFINITY;
-}
 
 double percentile(std::vector<double> values, double q) {
   if (values.empty()) return 0;
@@ -166,9 +151,9 @@ int main(int argc, char** argv) {
               "marks echoed %zu\n",
               ok, n_streams, frames_out, frames_in, marks);
   std::printf("server send lateness: p50 <= %.1f ms, p99 <= %.1f ms, p99.9 <= %.1f ms\n",
-              1000 * histogram_quantile(metrics, lateness, 0.50),
-              1000 * histogram_quantile(metrics, lateness, 0.99),
-              1000 * histogram_quantile(metrics, lateness, 0.999));
+              1000 * bench::histogram_quantile(metrics, lateness, 0.50),
+              1000 * bench::histogram_quantile(metrics, lateness, 0.99),
+              1000 * bench::histogram_quantile(metrics, lateness, 0.999));
   std::printf("far-end underruns: %zu frames of %zu (%.3f %%), p99 gap %.1f ms\n",
               underruns_ms.size(), frames_in,
               frames_in == 0 ? 0.0 : 100.0 * static_cast<double>(underruns_ms.size()) /

@@ -23,6 +23,7 @@
 #include "agent/scripted/scripted_agent.hpp"
 #include "app/engines.hpp"
 #include "in_process_server.hpp"
+#include "prometheus_text.hpp"
 #include "twilio_media_client.hpp"
 
 namespace {
@@ -36,20 +37,6 @@ std::vector<std::uint8_t> read_bytes(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-double histogram_quantile(const std::string& text, const std::string& name, double q) {
-  const std::regex bucket(name + R"re(_bucket\{le="([^"]+)"\} ([0-9.e+]+))re");
-  std::vector<std::pair<double, double>> buckets;
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), bucket);
-       it != std::sregex_iterator(); ++it) {
-    const std::string le = (*it)[1];
-    buckets.emplace_back(le == "+Inf" ? INFINITY : std::stod(le), std::stod((*it)[2]));
-  }
-  if (buckets.empty() || buckets.back().second == 0) return NAN;
-  for (const auto& [upper, count] : buckets) {
-    if (count >= q * buckets.back().second) return upper;
-  }
-  return INFINITY;
-}
 
 }  // namespace
 
@@ -126,11 +113,11 @@ int main(int argc, char** argv) {
               concurrency, voice.c_str(), failed.load(), count.size() > 1 ? count[1].str().c_str()
                                                                            : "0");
   std::printf("turn response (latency minus endpoint silence): p50 <= %.0f ms, p95 <= %.0f ms\n",
-              1000 * histogram_quantile(metrics, response, 0.5),
-              1000 * histogram_quantile(metrics, response, 0.95));
+              1000 * bench::histogram_quantile(metrics, response, 0.5),
+              1000 * bench::histogram_quantile(metrics, response, 0.95));
   std::printf("STT finish: p50 <= %.1f ms, p95 <= %.1f ms; TTS sentence: p50 <= %.1f ms\n",
-              1000 * histogram_quantile(metrics, "voxgate_stt_finish_seconds", 0.5),
-              1000 * histogram_quantile(metrics, "voxgate_stt_finish_seconds", 0.95),
-              1000 * histogram_quantile(metrics, "voxgate_tts_sentence_seconds", 0.5));
+              1000 * bench::histogram_quantile(metrics, "voxgate_stt_finish_seconds", 0.5),
+              1000 * bench::histogram_quantile(metrics, "voxgate_stt_finish_seconds", 0.95),
+              1000 * bench::histogram_quantile(metrics, "voxgate_tts_sentence_seconds", 0.5));
   return failed == 0 ? 0 : 1;
 }

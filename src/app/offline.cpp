@@ -27,6 +27,15 @@ std::optional<Settings> settings_or_report(const std::optional<std::string>& con
   }
 }
 
+std::optional<Engines> engines_or_report(const Settings& settings) {
+  try {
+    return build_engines(settings);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "voxgate: %s\n", e.what());
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 int transcribe(const std::optional<std::string>& config_path, const std::string& audio_path) {
@@ -45,18 +54,13 @@ int transcribe(const std::optional<std::string>& config_path, const std::string&
     std::fprintf(stderr, "voxgate: %s: %s\n", audio_path.c_str(), decoded.message.c_str());
     return 2;
   }
-  Engines engines;
-  try {
-    engines = build_engines(*settings);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "voxgate: %s\n", e.what());
-    return 2;
-  }
+  auto engines = engines_or_report(*settings);
+  if (!engines) return 2;
   const std::vector<std::int16_t> pcm_8k =
       audio::resample(decoded.audio->pcm, decoded.audio->rate_hz, audio::kTelephonyRateHz);
 
   boost::asio::io_context io;
-  auto stream = engines.stt->open(io.get_executor(), {});
+  auto stream = engines->stt->open(io.get_executor(), {});
   stream->start_utterance();
   for (std::size_t at = 0; at < pcm_8k.size(); at += audio::kFrameSamples) {
     const std::size_t n = std::min(audio::kFrameSamples, pcm_8k.size() - at);
@@ -83,18 +87,13 @@ int say(const std::optional<std::string>& config_path, const std::string& text,
   spdlog::set_level(spdlog::level::warn);
   const auto settings = settings_or_report(config_path);
   if (!settings) return 2;
-  Engines engines;
-  try {
-    engines = build_engines(*settings);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "voxgate: %s\n", e.what());
-    return 2;
-  }
+  auto engines = engines_or_report(*settings);
+  if (!engines) return 2;
   boost::asio::io_context io;
   std::vector<std::uint8_t> mulaw;
   int code = 0;
   auto work = boost::asio::make_work_guard(io);
-  auto job = engines.tts->synthesize(
+  auto job = engines->tts->synthesize(
       text, io.get_executor(),
       [&](tts::SentenceAudio sentence) {
         mulaw.insert(mulaw.end(), sentence.mulaw.begin(), sentence.mulaw.end());
