@@ -95,9 +95,7 @@ void Conversation::start(Clock::time_point now) {
 
 void Conversation::on_audio(std::span<const std::int16_t> frame_8k, Clock::time_point now) {
   if (stopped_) return;
-  recent_frames_.emplace_back(frame_8k.begin(), frame_8k.end());
-  const auto n_keep = static_cast<std::size_t>(options_.pre_speech.count() / audio::kFrameMs);
-  while (recent_frames_.size() > std::max<std::size_t>(n_keep, 1)) recent_frames_.pop_front();
+  remember(frame_8k);
 
   const bool speech = vad_->is_speech(frame_8k);
   if (utterance_open_) stt_->feed(frame_8k);
@@ -117,6 +115,20 @@ void Conversation::on_audio(std::span<const std::int16_t> frame_8k, Clock::time_
   }
 }
 
+void Conversation::remember(std::span<const std::int16_t> frame_8k) {
+  const auto capacity = std::max<std::size_t>(
+      audio::kFrameSamples,
+      static_cast<std::size_t>(options_.pre_speech.count()) * audio::kTelephonyRateHz / 1000);
+  for (const std::int16_t sample : frame_8k) {
+    if (recent_samples_.size() < capacity) {
+      recent_samples_.push_back(sample);
+    } else {
+      recent_samples_[recent_start_] = sample;
+      recent_start_ = (recent_start_ + 1) % capacity;
+    }
+  }
+}
+
 void Conversation::begin_utterance(Clock::time_point speech_start) {
   (void)speech_start;
   // While a transcript is being finished or answered, more speech is not a new turn yet.
@@ -125,7 +137,10 @@ void Conversation::begin_utterance(Clock::time_point speech_start) {
   utterance_started_while_talking_ = agent_talking();
   barged_in_ = false;
   stt_->start_utterance();
-  for (const auto& frame : recent_frames_) stt_->feed(frame);
+  // The ring in time order: from the oldest sample to the end, then the start.
+  const std::span<const std::int16_t> ring(recent_samples_);
+  stt_->feed(ring.subspan(recent_start_));
+  if (recent_start_ > 0) stt_->feed(ring.first(recent_start_));
 }
 
 void Conversation::barge_in(Clock::time_point now) {

@@ -19,7 +19,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -103,6 +102,7 @@ class Conversation {
  private:
   enum class Phase { kListening, kRecognizing, kThinking };
 
+  void remember(std::span<const std::int16_t> frame_8k);
   void begin_utterance(Clock::time_point speech_start);
   void end_utterance(Clock::time_point last_speech, Clock::time_point now);
   void barge_in(Clock::time_point now);
@@ -130,7 +130,10 @@ class Conversation {
   bool utterance_open_ = false;
   bool utterance_started_while_talking_ = false;
   bool barged_in_ = false;
-  std::deque<std::vector<std::int16_t>> recent_frames_;  // pre-speech audio
+  // Pre-speech audio: the last pre_speech of samples, oldest first. Kept as one sample
+  // ring so the 20 ms path allocates nothing.
+  std::vector<std::int16_t> recent_samples_;
+  std::size_t recent_start_ = 0;  // index of the oldest sample once the ring is full
   std::uint64_t turn_ = 0;       // counts replies; names marks
   std::uint64_t stt_round_ = 0;  // retires stale STT results
   std::size_t sentence_ = 0;     // sentences queued for the current reply
