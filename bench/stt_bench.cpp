@@ -39,6 +39,7 @@
 #include "stt/pocketsphinx/phrase_lm.hpp"
 #include "stt/pocketsphinx/pocketsphinx_engine.hpp"
 #include "stt/wer.hpp"
+#include "speech_set.hpp"
 
 namespace {
 
@@ -46,26 +47,10 @@ using voxgate::stt::PocketsphinxEngine;
 using voxgate::stt::PocketsphinxOptions;
 using voxgate::stt::Transcript;
 
-struct Utterance {
-  std::string id, voice, text;
-  std::vector<std::int16_t> pcm_8k;
-};
+using Utterance = voxgate::test_support::SpeechUtterance;
 
 std::vector<Utterance> load_set(const std::string& dir) {
-  std::vector<Utterance> set;
-  std::ifstream index(dir + "/index.tsv");
-  for (std::string line; std::getline(index, line);) {
-    std::istringstream fields(line);
-    Utterance u;
-    std::getline(fields, u.id, '\t');
-    std::getline(fields, u.voice, '\t');
-    std::getline(fields, u.text);
-    std::ifstream file(dir + "/" + u.id + ".ul", std::ios::binary);
-    const std::vector<std::uint8_t> ulaw((std::istreambuf_iterator<char>(file)), {});
-    voxgate::audio::decode_ulaw(ulaw, u.pcm_8k);
-    set.push_back(std::move(u));
-  }
-  return set;
+  return voxgate::test_support::load_speech_set(dir);
 }
 
 double rss_mb() {

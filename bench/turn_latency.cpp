@@ -23,6 +23,7 @@
 #include "agent/scripted/scripted_agent.hpp"
 #include "app/engines.hpp"
 #include "in_process_server.hpp"
+#include "speech_set.hpp"
 #include "prometheus_text.hpp"
 #include "twilio_media_client.hpp"
 
@@ -66,17 +67,8 @@ int main(int argc, char** argv) {
 
   // The phrases of the test set, asked in turn.
   std::vector<std::pair<std::string, std::string>> phrases;  // (file, text)
-  {
-    std::ifstream index(speech_set + "/index.tsv");
-    std::string line;
-    while (std::getline(index, line)) {
-      std::istringstream fields(line);
-      std::string id, file_voice, text;
-      std::getline(fields, id, '\t');
-      std::getline(fields, file_voice, '\t');
-      std::getline(fields, text);
-      if (file_voice == voice) phrases.emplace_back(speech_set + "/" + id + ".ul", text);
-    }
+  for (const auto& spoken : test_support::load_speech_set(speech_set)) {
+    if (spoken.voice == voice) phrases.emplace_back(spoken.path, spoken.text);
   }
   if (phrases.empty()) {
     std::fprintf(stderr, "no %s phrases in %s/index.tsv\n", voice.c_str(), speech_set.c_str());

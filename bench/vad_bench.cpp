@@ -23,6 +23,7 @@
 #include "audio/g711.hpp"
 #include "vad/endpointer.hpp"
 #include "vad/webrtc/webrtc_vad.hpp"
+#include "speech_set.hpp"
 
 namespace {
 
@@ -47,16 +48,11 @@ struct Utterance {
 };
 
 std::vector<Utterance> load(const std::string& dir) {
-  std::ifstream index(dir + "/index.tsv");
   std::vector<Utterance> set;
-  std::string line;
-  while (std::getline(index, line)) {
+  for (auto& spoken : test_support::load_speech_set(dir)) {
     Utterance u;
-    u.id = line.substr(0, line.find('\t'));
-    std::ifstream ul(dir + "/" + u.id + ".ul", std::ios::binary);
-    std::vector<std::uint8_t> codes((std::istreambuf_iterator<char>(ul)),
-                                    std::istreambuf_iterator<char>());
-    audio::decode_ulaw(codes, u.pcm);
+    u.id = std::move(spoken.id);
+    u.pcm = std::move(spoken.pcm_8k);
     for (std::size_t w = 0; (w + 1) * 80 <= u.pcm.size(); ++w) {
       if (rms(&u.pcm[w * 80], 80) >= kSpeechRms) {
         if (u.begin_ms < 0) u.begin_ms = static_cast<int>(w) * 10;

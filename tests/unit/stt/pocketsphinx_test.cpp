@@ -19,6 +19,7 @@
 #include "audio/g711.hpp"
 #include "stt/pocketsphinx/pocketsphinx_engine.hpp"
 #include "stt/wer.hpp"
+#include "speech_set.hpp"
 
 namespace voxgate::stt {
 namespace {
@@ -27,29 +28,11 @@ using namespace std::chrono_literals;
 
 constexpr std::size_t kChunkSamples = 160;  // 20 ms at 8 kHz
 
-struct Utterance {
-  std::string id, voice, text;
-  std::vector<std::int16_t> pcm_8k;
-};
+using Utterance = test_support::SpeechUtterance;
 
 const std::vector<Utterance>& speech_set() {
-  static const std::vector<Utterance> set = [] {
-    std::vector<Utterance> loaded;
-    const std::string dir = VOXGATE_SPEECH_SET_DIR;
-    std::ifstream index(dir + "/index.tsv");
-    for (std::string line; std::getline(index, line);) {
-      std::istringstream fields(line);
-      Utterance u;
-      std::getline(fields, u.id, '\t');
-      std::getline(fields, u.voice, '\t');
-      std::getline(fields, u.text);
-      std::ifstream file(dir + "/" + u.id + ".ul", std::ios::binary);
-      const std::vector<std::uint8_t> ulaw((std::istreambuf_iterator<char>(file)), {});
-      audio::decode_ulaw(ulaw, u.pcm_8k);
-      loaded.push_back(std::move(u));
-    }
-    return loaded;
-  }();
+  static const std::vector<Utterance> set =
+      test_support::load_speech_set(VOXGATE_SPEECH_SET_DIR);
   return set;
 }
 

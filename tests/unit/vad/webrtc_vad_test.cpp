@@ -24,6 +24,7 @@
 #include "audio/frames.hpp"
 #include "audio/g711.hpp"
 #include "vad/endpointer.hpp"
+#include "speech_set.hpp"
 
 namespace voxgate::vad {
 namespace {
@@ -37,30 +38,11 @@ constexpr int kStartupMs = 150;                       // engines.md §4: detecto
 // -45 dBFS RMS relative to full scale, the ground-truth threshold of engines.md §4.
 const double kSpeechRms = 32768.0 * std::pow(10.0, -45.0 / 20.0);
 
-struct Utterance {
-  std::string id;
-  std::vector<std::int16_t> pcm_8k;
-};
-
-std::vector<Utterance> load_speech_set() {
-  const std::string dir = VOXGATE_SPEECH_SET_DIR;
-  std::ifstream index(dir + "/index.tsv");
-  std::vector<Utterance> set;
-  std::string line;
-  while (std::getline(index, line)) {
-    const std::string id = line.substr(0, line.find('\t'));
-    std::ifstream ul(dir + "/" + id + ".ul", std::ios::binary);
-    std::vector<std::uint8_t> codes((std::istreambuf_iterator<char>(ul)),
-                                    std::istreambuf_iterator<char>());
-    Utterance u{id, {}};
-    audio::decode_ulaw(codes, u.pcm_8k);
-    set.push_back(std::move(u));
-  }
-  return set;
-}
+using Utterance = test_support::SpeechUtterance;
 
 const std::vector<Utterance>& speech_set() {
-  static const std::vector<Utterance> set = load_speech_set();
+  static const std::vector<Utterance> set =
+      test_support::load_speech_set(VOXGATE_SPEECH_SET_DIR);
   return set;
 }
 
