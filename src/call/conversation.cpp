@@ -90,7 +90,7 @@ bool Conversation::agent_talking() const {
 
 void Conversation::start(Clock::time_point now) {
   (void)now;
-  speak(agent_->greeting(), /*is_greeting=*/true);
+  speak(agent_->greeting());
 }
 
 void Conversation::on_audio(std::span<const std::int16_t> frame_8k, Clock::time_point now) {
@@ -102,10 +102,10 @@ void Conversation::on_audio(std::span<const std::int16_t> frame_8k, Clock::time_
   const vad::EndpointerUpdate update = endpointer_.push(speech, now);
   switch (update.event) {
     case vad::EndpointEvent::kSpeechStart:
-      begin_utterance(update.speech_start);
+      begin_utterance();
       break;
     case vad::EndpointEvent::kBargeIn:
-      if (utterance_open_ && utterance_started_while_talking_ && agent_talking()) barge_in(now);
+      if (utterance_open_ && utterance_started_while_talking_ && agent_talking()) barge_in();
       break;
     case vad::EndpointEvent::kEndOfUtterance:
       end_utterance(update.last_speech, now);
@@ -129,8 +129,7 @@ void Conversation::remember(std::span<const std::int16_t> frame_8k) {
   }
 }
 
-void Conversation::begin_utterance(Clock::time_point speech_start) {
-  (void)speech_start;
+void Conversation::begin_utterance() {
   // While a transcript is being finished or answered, more speech is not a new turn yet.
   if (phase_ != Phase::kListening) return;
   utterance_open_ = true;
@@ -143,8 +142,7 @@ void Conversation::begin_utterance(Clock::time_point speech_start) {
   if (recent_start_ > 0) stt_->feed(ring.first(recent_start_));
 }
 
-void Conversation::barge_in(Clock::time_point now) {
-  (void)now;
+void Conversation::barge_in() {
   barged_in_ = true;
   metrics_.barge_ins_total.inc();
   const audio::InterruptResult heard = output_.interrupt();
@@ -184,7 +182,7 @@ void Conversation::end_utterance(Clock::time_point last_speech, Clock::time_poin
 
 void Conversation::on_dtmf(const std::string& digit, Clock::time_point now) {
   if (stopped_) return;
-  if (agent_talking()) barge_in(now);  // a key press skips what is being said
+  if (agent_talking()) barge_in();  // a key press skips what is being said
   if (phase_ == Phase::kRecognizing) ++stt_round_;  // the key answers instead of the words
   if (utterance_open_) {
     stt_->cancel();
@@ -218,7 +216,7 @@ void Conversation::ask_agent(std::string transcript, std::string digits,
       [this, my_turn](std::string sentence) {
         if (stopped_ || my_turn != turn_) return;
         if (sentence_ == 0) metrics_.agent_first_s.observe(seconds_since(asked_at_));
-        speak(sentence, /*is_greeting=*/false);
+        speak(sentence);
       },
       [this, my_turn](util::Result<agent::Reply> reply) {
         if (stopped_ || my_turn != turn_) return;
@@ -229,7 +227,7 @@ void Conversation::ask_agent(std::string transcript, std::string digits,
           log::CallScope scope(call_.call_sid);
           spdlog::warn("The agent failed: {}", reply.error().message);
           // A spoken apology, never silence.
-          speak("Sorry, I had a problem there. Could you say that again?", false);
+          speak("Sorry, I had a problem there. Could you say that again?");
           return;
         }
         history_.back().agent = reply->text;
@@ -242,8 +240,7 @@ void Conversation::ask_agent(std::string transcript, std::string digits,
   output_.history_changed(history_);
 }
 
-void Conversation::speak(const std::string& text, bool is_greeting) {
-  (void)is_greeting;
+void Conversation::speak(const std::string& text) {
   ++tts_in_flight_;
   const std::uint64_t my_turn = turn_;
   tts_jobs_.push_back(engines_.tts->synthesize(

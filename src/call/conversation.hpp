@@ -103,11 +103,11 @@ class Conversation {
   enum class Phase { kListening, kRecognizing, kThinking };
 
   void remember(std::span<const std::int16_t> frame_8k);
-  void begin_utterance(Clock::time_point speech_start);
+  void begin_utterance();
   void end_utterance(Clock::time_point last_speech, Clock::time_point now);
-  void barge_in(Clock::time_point now);
+  void barge_in();
   void ask_agent(std::string transcript, std::string digits, Clock::time_point heard_at);
-  void speak(const std::string& text, bool is_greeting);
+  void speak(const std::string& text);
   void on_sentence_audio(tts::SentenceAudio audio);
   void maybe_end_call();
   void cancel_reply();
