@@ -42,6 +42,13 @@ double thread_cpu_seconds(std::thread& thread) {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
+void pin_to_cpu(std::thread& thread, int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(thread.native_handle(), sizeof(set), &set);
+}
+
 double cpu_seconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -61,11 +68,15 @@ double percentile(std::vector<double> values, double q) {
 int main(int argc, char** argv) {
   CLI::App app{"Concurrent Media Streams against the in-process server."};
   int n_streams = 1000, seconds = 20, ramp_per_s = 200, server_threads = 1, client_threads = 1;
+  bool pin = false;
   app.add_option("--streams", n_streams, "simultaneous streams")->check(CLI::Range(1, 20000));
   app.add_option("--seconds", seconds, "caller audio per stream")->check(CLI::Range(3, 3600));
   app.add_option("--ramp", ramp_per_s, "new streams per second")->check(CLI::Range(1, 100000));
   app.add_option("--server-threads", server_threads)->check(CLI::Range(1, 64));
   app.add_option("--client-threads", client_threads)->check(CLI::Range(1, 64));
+  app.add_flag("--pin", pin,
+               "server threads on CPU 0, load generator on CPU 1: the server gets one core "
+               "to itself and never competes with the generator");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
 
@@ -105,7 +116,13 @@ int main(int argc, char** argv) {
   };
   launch_next();
   std::vector<std::thread> clients;
-  for (int i = 0; i < client_threads; ++i) clients.emplace_back([&] { client_io.run(); });
+  for (int i = 0; i < client_threads; ++i) {
+    clients.emplace_back([&] { client_io.run(); });
+  }
+  if (pin) {
+    for (auto& thread : server.threads) pin_to_cpu(thread, 0);
+    for (auto& thread : clients) pin_to_cpu(thread, 1);
+  }
 
   // Make each call speak once its `start` has arrived (a call speaks only then).
   std::set<std::string> spoken;
