@@ -1,13 +1,19 @@
 #include "app/engines.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <stdexcept>
+#include <vector>
 
 #include "agent/echo/echo_agent.hpp"
+#include "agent/openai/openai_agent.hpp"
 #include "agent/scripted/scripted_agent.hpp"
+#include "agent/webhook/webhook_agent.hpp"
+#include "stt/openai/openai_stt.hpp"
 #include "stt/pocketsphinx/pocketsphinx_engine.hpp"
 #include "tts/espeak/espeak_engine.hpp"
 #include "tts/flite/flite_engine.hpp"
+#include "tts/openai/openai_tts.hpp"
 #include "vad/webrtc/webrtc_vad.hpp"
 
 namespace voxgate::app {
@@ -42,17 +48,28 @@ std::string resolve_data_path(const std::string& path) {
   return path;
 }
 
-// Backends the settings accept but this build does not have yet: a clear refusal at
-// start, never a crash mid-call.
-[[noreturn]] void not_built(const std::string& key, const std::string& engine) {
-  fail(key, "\"" + engine + "\" is unavailable in this build of voxgate (not implemented yet); " +
-                "use the embedded default");
+// The hosts outgoing requests may go to: those of the URLs the chosen engines use.
+std::vector<std::string> allowed_hosts(const Settings& settings) {
+  std::vector<std::string> urls;
+  if (settings.stt.engine == "openai") urls.push_back(remote_base_url(settings.stt.base_url));
+  if (settings.tts.engine == "openai") urls.push_back(remote_base_url(settings.tts.base_url));
+  if (settings.agent.engine == "openai") urls.push_back(remote_base_url(settings.agent.base_url));
+  if (settings.agent.engine == "webhook") urls.push_back(settings.agent.url);
+  std::vector<std::string> hosts;
+  for (const std::string& url : urls) {
+    std::string host = http::host_and_port_of(url);
+    if (!host.empty()) hosts.push_back(std::move(host));
+  }
+  return hosts;
 }
+
+std::chrono::milliseconds seconds(int s) { return std::chrono::milliseconds(1000LL * s); }
 
 }  // namespace
 
 Engines build_engines(const Settings& settings) {
   Engines engines;
+  engines.http = take(http::Client::create({.allowed_hosts = allowed_hosts(settings)}), "http");
   engines.vad = take(vad::WebRtcVadEngine::create({}), "vad");
 
   if (settings.stt.engine == "pocketsphinx") {
@@ -64,15 +81,30 @@ Engines build_engines(const Settings& settings) {
     options.max_decoders = 4;
     engines.stt = take(stt::PocketsphinxEngine::create(options), "stt.engine");
   } else {
-    not_built("stt.engine", settings.stt.engine);
+    engines.stt = std::make_unique<stt::OpenAiSttEngine>(
+        engines.http, stt::OpenAiSttOptions{.base_url = remote_base_url(settings.stt.base_url),
+                                            .api_key = settings.stt.api_key,
+                                            .model = settings.stt.model,
+                                            .language = settings.stt.language,
+                                            .timeout = seconds(settings.stt.timeout_s)});
   }
 
+  const std::string& voice = settings.tts.voice;
   if (settings.tts.engine == "flite") {
-    engines.tts = take(tts::make_flite_engine({}), "tts.engine");
+    tts::FliteOptions options;
+    if (!voice.empty()) options.voice = voice;
+    engines.tts = take(tts::make_flite_engine(options), "tts.voice");
   } else if (settings.tts.engine == "espeak") {
-    engines.tts = take(tts::make_espeak_engine({}), "tts.engine");
+    tts::EspeakOptions options;
+    if (!voice.empty()) options.voice = voice;
+    engines.tts = take(tts::make_espeak_engine(options), "tts.voice");
   } else {
-    not_built("tts.engine", settings.tts.engine);
+    engines.tts = std::make_unique<tts::OpenAiTtsEngine>(
+        engines.http, tts::OpenAiTtsOptions{.base_url = remote_base_url(settings.tts.base_url),
+                                            .api_key = settings.tts.api_key,
+                                            .model = settings.tts.model,
+                                            .voice = voice.empty() ? "alloy" : voice,
+                                            .timeout = seconds(settings.tts.timeout_s)});
   }
 
   if (settings.agent.engine == "scripted") {
@@ -81,8 +113,25 @@ Engines build_engines(const Settings& settings) {
     engines.agent = std::make_unique<agent::ScriptedAgentEngine>(std::move(*dialog));
   } else if (settings.agent.engine == "echo") {
     engines.agent = std::make_unique<agent::EchoAgentEngine>();
+  } else if (settings.agent.engine == "webhook") {
+    if (settings.agent.url.empty()) {
+      fail("agent.url", "must be set when agent.engine is \"webhook\" (each turn is POSTed there)");
+    }
+    engines.agent = std::make_unique<agent::WebhookAgentEngine>(
+        engines.http, agent::WebhookAgentOptions{.url = settings.agent.url,
+                                                 .bearer_token = settings.agent.api_key,
+                                                 .greeting = settings.call.greeting,
+                                                 .timeout = seconds(settings.agent.timeout_s)});
   } else {
-    not_built("agent.engine", settings.agent.engine);
+    engines.agent = std::make_unique<agent::OpenAiAgentEngine>(
+        engines.http,
+        agent::OpenAiAgentOptions{.base_url = remote_base_url(settings.agent.base_url),
+                                  .api_key = settings.agent.api_key,
+                                  .model = settings.agent.model,
+                                  .system_prompt = settings.agent.system_prompt,
+                                  .greeting = settings.call.greeting,
+                                  .transfer_number = settings.agent.transfer_number,
+                                  .timeout = seconds(settings.agent.timeout_s)});
   }
   return engines;
 }

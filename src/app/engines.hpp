@@ -6,6 +6,7 @@
 
 #include "agent/engine.hpp"
 #include "app/settings.hpp"
+#include "http/client.hpp"
 #include "stt/engine.hpp"
 #include "tts/engine.hpp"
 #include "vad/engine.hpp"
@@ -13,6 +14,9 @@
 namespace voxgate::app {
 
 struct Engines {
+  // Outgoing HTTP for the network engines (and, later, Twilio's REST API); it may fetch only
+  // the hosts of the URLs in the settings.
+  std::shared_ptr<http::Client> http;
   std::unique_ptr<vad::VadEngine> vad;
   std::unique_ptr<stt::SttEngine> stt;
   std::unique_ptr<tts::TtsEngine> tts;

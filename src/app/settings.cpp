@@ -125,9 +125,13 @@ std::string check_base_url(const Field& field, std::string value) {
   return value;
 }
 
-std::string check_public_base_url(const Field& field, std::string value) {
+std::string check_optional_base_url(const Field& field, std::string value) {
   if (value.empty()) return value;
   return check_base_url(field, std::move(value));
+}
+
+std::string check_public_base_url(const Field& field, std::string value) {
+  return check_optional_base_url(field, std::move(value));
 }
 
 // A RecordingUrl's authority is compared against these, so they carry no scheme or path.
@@ -324,17 +328,37 @@ const KeySpec kStoreKeys[] = {
 const KeySpec kSttKeys[] = {
     {"engine",
      [](const Entry& e) { e.to.stt.engine = check_one_of(e.field, e.string(), kSttEngines); }},
+    {"base_url",
+     [](const Entry& e) { e.to.stt.base_url = check_optional_base_url(e.field, e.string()); }},
+    {"api_key", [](const Entry& e) { e.to.stt.api_key = e.string(); }},
+    {"model", [](const Entry& e) { e.to.stt.model = check_not_empty(e.field, e.string()); }},
+    {"language", [](const Entry& e) { e.to.stt.language = e.string(); }},
+    {"timeout_s", [](const Entry& e) { e.to.stt.timeout_s = e.int_field(1, 600); }},
 };
 
 const KeySpec kTtsKeys[] = {
     {"engine",
      [](const Entry& e) { e.to.tts.engine = check_one_of(e.field, e.string(), kTtsEngines); }},
+    {"voice", [](const Entry& e) { e.to.tts.voice = e.string(); }},
+    {"base_url",
+     [](const Entry& e) { e.to.tts.base_url = check_optional_base_url(e.field, e.string()); }},
+    {"api_key", [](const Entry& e) { e.to.tts.api_key = e.string(); }},
+    {"model", [](const Entry& e) { e.to.tts.model = check_not_empty(e.field, e.string()); }},
+    {"timeout_s", [](const Entry& e) { e.to.tts.timeout_s = e.int_field(1, 600); }},
 };
 
 const KeySpec kAgentKeys[] = {
     {"engine",
      [](const Entry& e) { e.to.agent.engine = check_one_of(e.field, e.string(), kAgentEngines); }},
     {"script", [](const Entry& e) { e.to.agent.script = check_not_empty(e.field, e.string()); }},
+    {"url", [](const Entry& e) { e.to.agent.url = check_optional_base_url(e.field, e.string()); }},
+    {"base_url",
+     [](const Entry& e) { e.to.agent.base_url = check_optional_base_url(e.field, e.string()); }},
+    {"api_key", [](const Entry& e) { e.to.agent.api_key = e.string(); }},
+    {"model", [](const Entry& e) { e.to.agent.model = check_not_empty(e.field, e.string()); }},
+    {"system_prompt", [](const Entry& e) { e.to.agent.system_prompt = e.string(); }},
+    {"transfer_number", [](const Entry& e) { e.to.agent.transfer_number = e.string(); }},
+    {"timeout_s", [](const Entry& e) { e.to.agent.timeout_s = e.int_field(1, 600); }},
 };
 
 const SectionSpec kSections[] = {
@@ -470,6 +494,18 @@ void apply_environment(const EnvLookup& env, Settings& settings) {
   }
   if (auto v = get("VOXGATE_STREAM_SECRET")) settings.server.stream_secret = *v;
   if (auto v = get("VOXGATE_ADMIN_TOKEN")) settings.server.admin_token = *v;
+  // The OpenAI SDKs' variables: defaults for each network engine that did not name its own.
+  const auto base_url = get("OPENAI_BASE_URL");
+  const auto api_key = get("OPENAI_API_KEY");
+  const auto default_remote = [&](std::string& url, std::string& key, const std::string& section) {
+    if (url.empty() && base_url) {
+      url = check_base_url(field(section + ".base_url", "OPENAI_BASE_URL"), *base_url);
+    }
+    if (key.empty() && api_key) key = *api_key;
+  };
+  default_remote(settings.stt.base_url, settings.stt.api_key, "stt");
+  default_remote(settings.tts.base_url, settings.tts.api_key, "tts");
+  default_remote(settings.agent.base_url, settings.agent.api_key, "agent");
 }
 
 void apply_flags(const SettingsOverrides& flags, Settings& settings) {
@@ -616,13 +652,30 @@ std::string describe(const Settings& s) {
 
   out << "\n[stt]\n";
   line("engine", toml_string(s.stt.engine));
+  line("base_url", toml_string(mask_url_password(s.stt.base_url)));
+  line("api_key", masked(s.stt.api_key));
+  line("model", toml_string(s.stt.model));
+  line("language", toml_string(s.stt.language));
+  line("timeout_s", s.stt.timeout_s);
 
   out << "\n[tts]\n";
   line("engine", toml_string(s.tts.engine));
+  line("voice", toml_string(s.tts.voice));
+  line("base_url", toml_string(mask_url_password(s.tts.base_url)));
+  line("api_key", masked(s.tts.api_key));
+  line("model", toml_string(s.tts.model));
+  line("timeout_s", s.tts.timeout_s);
 
   out << "\n[agent]\n";
   line("engine", toml_string(s.agent.engine));
   line("script", toml_string(s.agent.script));
+  line("url", toml_string(mask_url_password(s.agent.url)));
+  line("base_url", toml_string(mask_url_password(s.agent.base_url)));
+  line("api_key", masked(s.agent.api_key));
+  line("model", toml_string(s.agent.model));
+  line("system_prompt", toml_string(s.agent.system_prompt));
+  line("transfer_number", toml_string(s.agent.transfer_number));
+  line("timeout_s", s.agent.timeout_s);
   return out.str();
 }
 

@@ -73,8 +73,22 @@ struct StoreSettings {
 };
 
 // [stt]
+// The network engines speak OpenAI-compatible APIs: `base_url` ends before the API's path
+// ("https://api.openai.com/v1", "http://whisper.lan:8000/v1"); empty means the environment's
+// OPENAI_BASE_URL, else kOpenAiBaseUrl. An empty `api_key` means OPENAI_API_KEY (a self-hosted
+// server may need none). Only the hosts of configured URLs are ever fetched.
+inline constexpr std::string_view kOpenAiBaseUrl = "https://api.openai.com/v1";
+inline std::string remote_base_url(const std::string& configured) {
+  return configured.empty() ? std::string(kOpenAiBaseUrl) : configured;
+}
+
 struct SttSettings {
   std::string engine = "pocketsphinx";  // pocketsphinx | openai
+  std::string base_url;                 // openai
+  std::string api_key;                  // openai
+  std::string model = "whisper-1";      // openai
+  std::string language;                 // openai: ISO-639-1 hint, "" = let the model detect
+  int timeout_s = 10;                   // openai: the whole request
 
   bool operator==(const SttSettings&) const = default;
 };
@@ -82,6 +96,11 @@ struct SttSettings {
 // [tts]
 struct TtsSettings {
   std::string engine = "flite";  // flite | espeak | openai
+  std::string voice;             // "" = the engine's default (flite slt, espeak en-us, openai alloy)
+  std::string base_url;          // openai
+  std::string api_key;           // openai
+  std::string model = "tts-1";   // openai
+  int timeout_s = 10;            // openai: one sentence's request
 
   bool operator==(const TtsSettings&) const = default;
 };
@@ -89,7 +108,17 @@ struct TtsSettings {
 // [agent]
 struct AgentSettings {
   std::string engine = "scripted";  // scripted | echo | webhook | openai
-  std::string script = "config/front-desk.toml";
+  std::string script = "config/front-desk.toml";  // scripted
+  std::string url;                  // webhook: where each turn is POSTed
+  std::string base_url;             // openai
+  std::string api_key;              // openai; webhook: sent as "Authorization: Bearer" if set
+  std::string model = "gpt-4o-mini";  // openai
+  std::string system_prompt =         // openai
+      "You are the voice of a small business on a phone call. Answer in one or two short, "
+      "plain sentences: no lists, no markdown, no emoji. When the caller says goodbye, call "
+      "end_call; when they ask for a person, call transfer_call.";
+  std::string transfer_number;      // openai: where transfer_call sends the caller ("" = never)
+  int timeout_s = 8;                // webhook and openai: until the whole reply
 
   bool operator==(const AgentSettings&) const = default;
 };

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "util/result.hpp"
+#include "util/sentences.hpp"
 
 namespace voxgate::tts {
 
@@ -51,8 +52,7 @@ class TtsEngine {
       std::function<void(util::Result<Done>)> on_done) = 0;
 };
 
-// Splits a reply into sentences at . ! ? (and ; : for very long ones), keeping
-// abbreviations like "Dr." and numbers like "3.5" whole. Shared by every backend.
-std::vector<std::string> split_sentences(std::string_view text);
+// Every backend speaks a reply sentence by sentence, cut the same way.
+using util::split_sentences;
 
 }  // namespace voxgate::tts

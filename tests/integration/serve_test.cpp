@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "http_client.hpp"
+#include "openai_fake.hpp"
 #include "server_process.hpp"
 #include "twilio/signature.hpp"
 #include "twilio_media_client.hpp"
@@ -419,6 +420,59 @@ TEST(ServeTest, ConversationOverTheStreamWithTheEmbeddedEngines) {
   const std::string ended = client.post(server.base_url() + "/phone/stream-ended/CAtalk",
                                         "CallSid=CAtalk").body;
   EXPECT_NE(ended.find("<Hangup/>"), std::string::npos) << ended;
+  std::filesystem::remove(config);
+}
+
+// The same conversation with every engine on the network: OpenAI-compatible transcription,
+// chat (streamed) and speech, all served by the stand-in of tests/fakes. The caller's words
+// are whatever the stand-in says it heard; the model answers and then ends the call.
+TEST(ServeTest, ConversationWithOpenAiCompatibleEngines) {
+  OpenAiFake fake;
+  fake.require_api_key("sk-integration");
+  fake.set_transcript("What are your opening hours?");
+  fake.set_chat_reply("We are open from nine to five. Goodbye!");
+  fake.set_tool_call("end_call", "{}");
+  const std::string config = std::filesystem::temp_directory_path() / "voxgate-openai.toml";
+  std::ofstream(config) << "[stt]\nengine = \"openai\"\n[tts]\nengine = \"openai\"\n"
+                        << "[agent]\nengine = \"openai\"\nmodel = \"tiny\"\n";
+  ServerProcess server({"--config", config}, {{"OPENAI_API_KEY", "sk-integration"},
+                                              {"OPENAI_BASE_URL", fake.base_url() + "/v1"}});
+  HttpClient client;
+  const HttpResult twiml = client.post(server.base_url() + "/phone/incoming-call-streaming",
+                                       "CallSid=CAnet&From=%2B14155550100");
+  std::smatch token;
+  ASSERT_TRUE(std::regex_search(twiml.body, token,
+                                std::regex(R"re(<Parameter name="token" value="([^"]+)"/>)re")));
+  std::vector<std::uint8_t> caller(8 * 6000, 0xFF);  // listens to the greeting
+  const auto hours = read_bytes(std::string(VOXGATE_SPEECH_SET_DIR) + "/02-rms.ul");
+  caller.insert(caller.end(), hours.begin(), hours.end());
+  caller.insert(caller.end(), 8 * 8000, 0xFF);
+  StreamScript script;
+  script.port = server.port();
+  script.path = "/phone/stream-audio/CAnet";
+  script.call_sid = "CAnet";
+  script.custom_parameters = {{"token", token[1]}};
+  script.caller_audio = caller;
+  const StreamReport report = run_stream_blocking(script);
+  EXPECT_TRUE(report.connected) << report.upgrade_error;
+  EXPECT_EQ(report.close_reason, "call ended by the agent") << server.stderr_text();
+  // The greeting and two sentences, 70 characters at 60 ms of fake speech each: 210 frames.
+  EXPECT_GE(report.media_frames_received, 200u);
+  EXPECT_LE(report.media_frames_received, 220u);
+
+  const auto call = boost::json::parse(client.get(server.base_url() + "/calls/CAnet").body);
+  const auto& turns = call.at("turns").as_array();
+  ASSERT_EQ(turns.size(), 1u) << boost::json::serialize(call);
+  EXPECT_EQ(turns[0].at("caller"), "what are your opening hours");
+  EXPECT_EQ(turns[0].at("agent"), "We are open from nine to five. Goodbye!");
+  EXPECT_EQ(fake.request_count(FakeRoute::kTranscriptions), 1u);
+  EXPECT_EQ(fake.request_count(FakeRoute::kChatCompletions), 1u);
+  EXPECT_GE(fake.request_count(FakeRoute::kSpeech), 3u);  // greeting + two sentences
+  EXPECT_NE(client.post(server.base_url() + "/phone/stream-ended/CAnet", "CallSid=CAnet")
+                .body.find("<Hangup/>"),
+            std::string::npos);
+  // The key never reaches the log.
+  EXPECT_EQ(server.stderr_text().find("sk-integration"), std::string::npos);
   std::filesystem::remove(config);
 }
 

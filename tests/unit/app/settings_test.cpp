@@ -255,13 +255,30 @@ redis_url = "unix:///run/redis.sock"
 
 [stt]
 engine = "openai"
+base_url = "http://whisper.lan:8000/v1/"
+api_key = "k1"
+model = "large-v3"
+language = "en"
+timeout_s = 11
 
 [tts]
 engine = "espeak"
+voice = "en-gb"
+base_url = "http://tts.lan/v1"
+api_key = "k2"
+model = "kokoro"
+timeout_s = 12
 
 [agent]
 engine = "webhook"
 script = "other.toml"
+url = "https://app.example.com/voice/turn"
+base_url = "http://llm.lan:8080/v1"
+api_key = "k3"
+model = "llama"
+system_prompt = "Be brief."
+transfer_number = "+15550002222"
+timeout_s = 13
 )");
   EXPECT_EQ(s.server.host, "0.0.0.0");
   EXPECT_EQ(s.server.port, 8080);
@@ -291,9 +308,42 @@ script = "other.toml"
   EXPECT_EQ(s.call.max_call_s, 600);
   EXPECT_EQ(s.store.redis_url, "unix:///run/redis.sock");
   EXPECT_EQ(s.stt.engine, "openai");
+  EXPECT_EQ(s.stt.base_url, "http://whisper.lan:8000/v1");
+  EXPECT_EQ(s.stt.api_key, "k1");
+  EXPECT_EQ(s.stt.model, "large-v3");
+  EXPECT_EQ(s.stt.language, "en");
+  EXPECT_EQ(s.stt.timeout_s, 11);
   EXPECT_EQ(s.tts.engine, "espeak");
+  EXPECT_EQ(s.tts.voice, "en-gb");
+  EXPECT_EQ(s.tts.base_url, "http://tts.lan/v1");
+  EXPECT_EQ(s.tts.api_key, "k2");
+  EXPECT_EQ(s.tts.model, "kokoro");
+  EXPECT_EQ(s.tts.timeout_s, 12);
   EXPECT_EQ(s.agent.engine, "webhook");
   EXPECT_EQ(s.agent.script, "other.toml");
+  EXPECT_EQ(s.agent.url, "https://app.example.com/voice/turn");
+  EXPECT_EQ(s.agent.base_url, "http://llm.lan:8080/v1");
+  EXPECT_EQ(s.agent.api_key, "k3");
+  EXPECT_EQ(s.agent.model, "llama");
+  EXPECT_EQ(s.agent.system_prompt, "Be brief.");
+  EXPECT_EQ(s.agent.transfer_number, "+15550002222");
+  EXPECT_EQ(s.agent.timeout_s, 13);
+}
+
+TEST_F(SettingsTest, OpenAiVariablesFillTheEnginesThatDoNotNameTheirOwn) {
+  const Settings s = load_settings(write("[stt]\napi_key = \"mine\"\n[agent]\nbase_url = "
+                                         "\"http://llm.lan/v1\"\n",
+                                         "voxgate.toml"),
+                                   fake_env({{"OPENAI_API_KEY", "env-key"},
+                                             {"OPENAI_BASE_URL", "http://gateway.lan/v1/"}}),
+                                   {});
+  EXPECT_EQ(s.stt.api_key, "mine");
+  EXPECT_EQ(s.tts.api_key, "env-key");
+  EXPECT_EQ(s.agent.api_key, "env-key");
+  EXPECT_EQ(s.stt.base_url, "http://gateway.lan/v1");
+  EXPECT_EQ(s.agent.base_url, "http://llm.lan/v1");
+  EXPECT_EQ(remote_base_url(Settings{}.tts.base_url), "https://api.openai.com/v1");
+  EXPECT_THAT(describe(s), Not(HasSubstr("env-key")));
 }
 
 TEST_F(SettingsTest, DottedKeysAndInlineTablesAreTheSameKeys) {
@@ -313,7 +363,7 @@ TEST_F(SettingsTest, UnknownKeyIsRejectedByFullName) {
   const std::string message = error_of("[server]\nport = 1\nhots = \"0.0.0.0\"\n");
   EXPECT_THAT(message, AllOf(HasSubstr("voxgate.toml: unknown key 'server.hots'"),
                              HasSubstr("line 3"), HasSubstr("did you mean 'server.host'")));
-  EXPECT_THAT(error_of("[agent]\nmodel = \"x\"\n"), HasSubstr("unknown key 'agent.model'"));
+  EXPECT_THAT(error_of("[agent]\nprompt = \"x\"\n"), HasSubstr("unknown key 'agent.prompt'"));
   EXPECT_THAT(error_of("port = 5001\n"), HasSubstr("unknown key 'port'"));
   EXPECT_THAT(error_of("[server.tls]\ncert = \"x\"\n"), HasSubstr("unknown key 'server.tls'"));
 }

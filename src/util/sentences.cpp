@@ -1,4 +1,5 @@
-// Sentence splitting for TTS replies (split_sentences in engine.hpp), shared by every backend.
+// Sentence splitting (util/sentences.hpp): replies are spoken, and streamed agent replies cut,
+// sentence by sentence.
 //
 // A reply is spoken sentence by sentence so the first sentence plays while the rest is made;
 // flite's clustergen voices only stream once a whole utterance's parameter track exists, so a
@@ -15,13 +16,14 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "tts/engine.hpp"
+#include "util/sentences.hpp"
 
-namespace voxgate::tts {
+namespace voxgate::util {
 namespace {
 
 // About 18 words, 6 s of speech: past this a clustergen voice's first chunk passes ~40 ms
@@ -174,4 +176,27 @@ std::vector<std::string> split_sentences(std::string_view text) {
   return sentences;
 }
 
-}  // namespace voxgate::tts
+// Re-splitting the whole text on every piece keeps one set of rules for both uses; replies
+// are a few hundred characters, so the repeated work is microseconds.
+std::vector<std::string> SentenceCutter::add(std::string_view piece) {
+  text_.append(piece);
+  std::vector<std::string> sentences = split_sentences(text_);
+  if (sentences.empty()) return {};
+  sentences.pop_back();  // may still grow
+  if (sentences.size() <= emitted_) return {};
+  std::vector<std::string> completed(sentences.begin() + static_cast<std::ptrdiff_t>(emitted_),
+                                     sentences.end());
+  emitted_ = sentences.size();
+  return completed;
+}
+
+std::vector<std::string> SentenceCutter::finish() {
+  std::vector<std::string> sentences = split_sentences(text_);
+  if (sentences.size() <= emitted_) return {};
+  std::vector<std::string> rest(sentences.begin() + static_cast<std::ptrdiff_t>(emitted_),
+                                sentences.end());
+  emitted_ = sentences.size();
+  return rest;
+}
+
+}  // namespace voxgate::util

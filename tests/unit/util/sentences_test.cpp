@@ -1,13 +1,14 @@
-// Tests for split_sentences (tts/engine.hpp): the sentence boundaries a reply is spoken by,
+// Tests for split_sentences and SentenceCutter (util/sentences.hpp): the sentence boundaries a
+// reply is spoken by,
 // with the abbreviations, numbers and punctuation runs a dialogue's text contains.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "tts/engine.hpp"
+#include "util/sentences.hpp"
 
-namespace voxgate::tts {
+namespace voxgate::util {
 namespace {
 
 using Sentences = std::vector<std::string>;
@@ -120,5 +121,37 @@ TEST(SplitSentences, NonAsciiTextIsKept) {
   EXPECT_EQ(split_sentences("Café ouvert. Ça va?"), (Sentences{"Café ouvert.", "Ça va?"}));
 }
 
+TEST(SentenceCutter, HandsOnEachSentenceOnceTextFollowsIt) {
+  SentenceCutter cutter;
+  EXPECT_TRUE(cutter.add("Hello").empty());
+  EXPECT_TRUE(cutter.add(" there.").empty());  // "there." might become "there.com"
+  EXPECT_EQ(cutter.add(" We open"), (Sentences{"Hello there."}));
+  EXPECT_TRUE(cutter.add(" at 9 a.m.").empty());
+  EXPECT_TRUE(cutter.add(" and close at 5.").empty());  // "a.m. and" is not an end
+  EXPECT_EQ(cutter.add(" Bye!"), (Sentences{"We open at 9 a.m. and close at 5."}));
+  EXPECT_EQ(cutter.finish(), (Sentences{"Bye!"}));
+  EXPECT_TRUE(cutter.finish().empty());
+  EXPECT_EQ(cutter.text(), "Hello there. We open at 9 a.m. and close at 5. Bye!");
+}
+
+TEST(SentenceCutter, TokenByTokenGivesTheSameSentencesAsTheWholeText) {
+  const std::string text =
+      "Thanks for calling. Dr. Smith sees patients from 9 to 5, e.g. on Monday. "
+      "The fee is 3.5 dollars! Anything else?";
+  SentenceCutter cutter;
+  Sentences got;
+  for (std::size_t i = 0; i < text.size(); i += 3) {
+    for (auto& sentence : cutter.add(std::string_view(text).substr(i, 3))) got.push_back(sentence);
+  }
+  for (auto& sentence : cutter.finish()) got.push_back(sentence);
+  EXPECT_EQ(got, split_sentences(text));
+}
+
+TEST(SentenceCutter, NothingToSpeakGivesNothing) {
+  SentenceCutter cutter;
+  EXPECT_TRUE(cutter.add("  ").empty());
+  EXPECT_TRUE(cutter.finish().empty());
+}
+
 }  // namespace
-}  // namespace voxgate::tts
+}  // namespace voxgate::util
