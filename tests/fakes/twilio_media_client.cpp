@@ -510,6 +510,8 @@ class StreamRun : public std::enable_shared_from_this<StreamRun> {
 
   void on_clear(Clock::time_point now) {
     ++report_.clears_received;
+    report_.clear_times_ms.push_back(
+        std::chrono::duration<double, std::milli>(Clock::now() - stream_start_).count());
     echo_played_marks(now);
     for (auto& [due, name] : pending_marks_) echo(std::move(name), EchoCause::kCleared);
     pending_marks_.clear();

@@ -92,6 +92,7 @@ struct StreamReport {
   std::vector<std::string> marks_echoed_played;   // echoes sent after the audio played
   std::vector<std::string> marks_echoed_cleared;  // echoes sent because of a clear
   std::size_t clears_received = 0;
+  std::vector<double> clear_times_ms;  // when each clear arrived, in ms from the stream start
   std::size_t dtmf_sent = 0;
   // Messages we could not take as documented: not JSON or not text, an unknown event, a
   // missing field, bad base64, or a streamSid other than ours.

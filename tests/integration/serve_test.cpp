@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <future>
 #include <filesystem>
@@ -15,6 +17,8 @@
 #include <sstream>
 #include <thread>
 
+#include "audio/g711.hpp"
+#include "audio/wav.hpp"
 #include "http_client.hpp"
 #include "openai_fake.hpp"
 #include "server_process.hpp"
@@ -368,6 +372,43 @@ std::vector<std::uint8_t> read_bytes(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// Where speech starts in mu-law audio: the first 20 ms frame louder than -30 dBFS.
+double first_speech_ms(const std::vector<std::uint8_t>& mulaw) {
+  for (std::size_t frame = 0; frame * 160 < mulaw.size(); ++frame) {
+    double energy = 0;
+    const std::size_t end = std::min(mulaw.size(), (frame + 1) * 160);
+    for (std::size_t i = frame * 160; i < end; ++i) {
+      const double sample = audio::ulaw_to_linear(mulaw[i]);
+      energy += sample * sample;
+    }
+    if (std::sqrt(energy / 160) > 32768 * 0.0316) return 20.0 * static_cast<double>(frame);
+  }
+  return 0;
+}
+
+// The share of the words of `expected` (lowercased, without punctuation) found in `text`.
+double share_of_words_found(const std::string& expected, const std::string& text) {
+  const auto words = [](const std::string& s) {
+    std::vector<std::string> out;
+    std::string word;
+    for (const char c : s + " ") {
+      if (std::isalnum(static_cast<unsigned char>(c)) || c == '\'') {
+        word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      } else if (!word.empty()) {
+        out.push_back(word);
+        word.clear();
+      }
+    }
+    return out;
+  };
+  const auto wanted = words(expected);
+  const auto got = words(text);
+  const std::set<std::string> have(got.begin(), got.end());
+  std::size_t found = 0;
+  for (const auto& word : wanted) found += have.count(word);
+  return wanted.empty() ? 0 : static_cast<double>(found) / static_cast<double>(wanted.size());
+}
+
 // A caller talks over the greeting (barge-in), asks for the opening hours, hears the
 // answer, and says goodbye; the agent hangs up and stream-ended says so. Real engines:
 // WebRTC VAD, pocketsphinx, flite, the shipped front-desk dialog.
@@ -408,6 +449,13 @@ TEST(ServeTest, ConversationOverTheStreamWithTheEmbeddedEngines) {
   EXPECT_EQ(report.close_reason, "call ended by the agent");
   EXPECT_GE(report.clears_received, 1u);  // the greeting was interrupted
   EXPECT_GT(report.media_frames_received, 100u);
+  // Barge-in at the wire: from the first frame of the caller's speech to the clear.
+  const double speech_onset_ms = 1500 + first_speech_ms(hours);
+  ASSERT_FALSE(report.clear_times_ms.empty());
+  const double clear_after_ms = report.clear_times_ms.front() - speech_onset_ms;
+  std::printf("barge-in: clear %.0f ms after the caller started speaking\n", clear_after_ms);
+  EXPECT_GT(clear_after_ms, 0);
+  EXPECT_LE(clear_after_ms, 300);
 
   const auto call = boost::json::parse(client.get(server.base_url() + "/calls/CAtalk").body);
   const auto& turns = call.at("turns").as_array();
@@ -420,6 +468,20 @@ TEST(ServeTest, ConversationOverTheStreamWithTheEmbeddedEngines) {
   const std::string ended = client.post(server.base_url() + "/phone/stream-ended/CAtalk",
                                         "CallSid=CAtalk").body;
   EXPECT_NE(ended.find("<Hangup/>"), std::string::npos) << ended;
+
+  // What the caller heard, run back through the recognizer, is the agent's answer.
+  const std::string heard_wav = std::filesystem::temp_directory_path() / "voxgate-heard.wav";
+  const auto wav = audio::encode_wav_ulaw(report.received_audio);
+  std::ofstream(heard_wav, std::ios::binary)
+      .write(reinterpret_cast<const char*>(wav.data()), static_cast<std::streamsize>(wav.size()));
+  const CommandResult heard = run_voxgate({"transcribe", heard_wav});
+  ASSERT_EQ(heard.exit_code, 0) << heard.output;
+  const std::string answer(turns[0].at("agent").as_string());
+  const double found = share_of_words_found(answer, heard.output);
+  std::printf("reply through STT: %.0f %% of the answer's words (\"%s\")\n", 100 * found,
+              heard.output.c_str());
+  EXPECT_GE(found, 0.5) << heard.output;
+  std::filesystem::remove(heard_wav);
   std::filesystem::remove(config);
 }
 
