@@ -60,6 +60,10 @@ class AgentSession {
   virtual void respond(Input input, std::function<void(std::string sentence)> on_sentence,
                        std::function<void(util::Result<Reply>)> on_done) = 0;
   virtual void cancel() = 0;
+  // Optional: `listener` runs through the session's executor when a streaming agent gets the
+  // first piece of a reply, before a whole sentence exists (for the first-token metric).
+  // Agents that know their reply at once never call it.
+  virtual void set_first_token_listener(std::function<void()> listener) { (void)listener; }
 };
 
 class AgentEngine {

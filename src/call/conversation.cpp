@@ -65,8 +65,15 @@ TurnMetrics::TurnMetrics(observe::Registry& r)
       turns_total(r.counter("voxgate_turns_total", "Replies the agent started.").with({})),
       barge_ins_total(
           r.counter("voxgate_barge_ins_total", "Replies the caller interrupted.").with({})),
+      agent_first_token_s(r.histogram("voxgate_agent_first_token_seconds",
+                                      "Transcript to the first token of a streaming agent's "
+                                      "reply.",
+                                      {}, observe::latency_buckets_s())
+                              .with({})),
       engine_errors_total(r.counter("voxgate_engine_errors_total",
-                                    "Speech or agent engine failures, by stage.", {"stage"})) {}
+                                    "Engine failures by stage (stt, agent, tts), engine and "
+                                    "reason (timeout or error).",
+                                    {"stage", "engine", "reason"})) {}
 
 Conversation::Conversation(ConversationEngines engines, ConversationOptions options,
                            boost::asio::any_io_executor executor, agent::CallInfo call,
@@ -80,7 +87,10 @@ Conversation::Conversation(ConversationEngines engines, ConversationOptions opti
       vad_(engines.vad->open()),
       endpointer_(options.endpointer),
       stt_(engines.stt->open(executor_, {.expected_phrases = engines.agent->expected_phrases()})),
-      agent_(engines.agent->open(executor_, call_)) {}
+      agent_(engines.agent->open(executor_, call_)) {
+  agent_->set_first_token_listener(
+      [this] { metrics_.agent_first_token_s.observe(seconds_since(asked_at_)); });
+}
 
 Conversation::~Conversation() { stop(); }
 
@@ -168,7 +178,7 @@ void Conversation::end_utterance(Clock::time_point last_speech, Clock::time_poin
     metrics_.stt_finish_s.observe(seconds_since(ended));
     phase_ = Phase::kListening;
     if (!transcript.ok()) {
-      metrics_.engine_errors_total.with({"stt"}).inc();
+      count_engine_error("stt", engines_.stt->name(), transcript.error());
       log::CallScope scope(call_.call_sid);
       spdlog::warn("Speech recognition failed: {}", transcript.error().message);
       return;
@@ -223,7 +233,7 @@ void Conversation::ask_agent(std::string transcript, std::string digits,
         agent_done_ = true;
         phase_ = Phase::kListening;
         if (!reply.ok()) {
-          metrics_.engine_errors_total.with({"agent"}).inc();
+          count_engine_error("agent", engines_.agent->name(), reply.error());
           log::CallScope scope(call_.call_sid);
           spdlog::warn("The agent failed: {}", reply.error().message);
           // A spoken apology, never silence.
@@ -240,6 +250,13 @@ void Conversation::ask_agent(std::string transcript, std::string digits,
   output_.history_changed(history_);
 }
 
+void Conversation::count_engine_error(std::string_view stage, std::string_view engine,
+                                      const util::Error& error) {
+  metrics_.engine_errors_total
+      .with({stage, engine, error.code == util::ErrorCode::kTimeout ? "timeout" : "error"})
+      .inc();
+}
+
 void Conversation::speak(const std::string& text) {
   ++tts_in_flight_;
   const std::uint64_t my_turn = turn_;
@@ -253,7 +270,7 @@ void Conversation::speak(const std::string& text) {
         if (stopped_ || my_turn != turn_) return;
         if (tts_in_flight_ > 0) --tts_in_flight_;
         if (!done.ok()) {
-          metrics_.engine_errors_total.with({"tts"}).inc();
+          count_engine_error("tts", engines_.tts->name(), done.error());
           log::CallScope scope(call_.call_sid);
           spdlog::warn("Speech synthesis failed: {}", done.error().message);
         }

@@ -66,7 +66,8 @@ struct TurnMetrics {
   observe::Histogram& tts_first_audio_s;  // sentence -> its audio
   observe::Counter& turns_total;
   observe::Counter& barge_ins_total;
-  observe::Family<observe::Counter>& engine_errors_total;  // stage
+  observe::Histogram& agent_first_token_s;  // transcript -> a streaming agent's first token
+  observe::Family<observe::Counter>& engine_errors_total;  // stage, engine, reason
 };
 
 struct ConversationOptions {
@@ -108,6 +109,8 @@ class Conversation {
   void barge_in();
   void ask_agent(std::string transcript, std::string digits, Clock::time_point heard_at);
   void speak(const std::string& text);
+  void count_engine_error(std::string_view stage, std::string_view engine,
+                          const util::Error& error);
   void on_sentence_audio(tts::SentenceAudio audio);
   void maybe_end_call();
   void cancel_reply();

@@ -538,6 +538,51 @@ TEST(ServeTest, ConversationWithOpenAiCompatibleEngines) {
   std::filesystem::remove(config);
 }
 
+// A webhook agent that fails: the caller hears an apology, not silence, and the failure is
+// counted by stage, engine and reason.
+TEST(ServeTest, FailingWebhookAgentApologizes) {
+  OpenAiFake fake;
+  fake.set_transcript("Hello?");
+  fake.set_failure(FakeRoute::kWebhook, Failure::server_error());
+  const std::string config = std::filesystem::temp_directory_path() / "voxgate-webhook.toml";
+  std::ofstream(config) << "[stt]\nengine = \"openai\"\n[tts]\nengine = \"openai\"\n"
+                        << "[agent]\nengine = \"webhook\"\nurl = \"" << fake.webhook_url()
+                        << "\"\n";
+  ServerProcess server({"--config", config}, {{"OPENAI_BASE_URL", fake.base_url() + "/v1"}});
+  HttpClient client;
+  const HttpResult twiml = client.post(server.base_url() + "/phone/incoming-call-streaming",
+                                       "CallSid=CAsorry&From=%2B14155550100");
+  std::smatch token;
+  ASSERT_TRUE(std::regex_search(twiml.body, token,
+                                std::regex(R"re(<Parameter name="token" value="([^"]+)"/>)re")));
+  std::vector<std::uint8_t> caller(8 * 3000, 0xFF);  // the greeting plays
+  const auto hello = read_bytes(std::string(VOXGATE_SPEECH_SET_DIR) + "/01-rms.ul");
+  caller.insert(caller.end(), hello.begin(), hello.end());
+  caller.insert(caller.end(), 8 * 6000, 0xFF);
+  StreamScript script;
+  script.port = server.port();
+  script.path = "/phone/stream-audio/CAsorry";
+  script.call_sid = "CAsorry";
+  script.custom_parameters = {{"token", token[1]}};
+  script.caller_audio = caller;
+  const StreamReport report = run_stream_blocking(script);
+  EXPECT_TRUE(report.connected) << report.upgrade_error;
+  // Greeting (32 characters) and apology (55), at 60 ms of fake speech per character.
+  const std::vector<RecordedRequest> spoken = fake.requests(FakeRoute::kSpeech);
+  ASSERT_GE(spoken.size(), 2u) << server.stderr_text();
+  std::string said;
+  for (const auto& request : spoken) said += std::string(request.json->at("input").as_string());
+  EXPECT_NE(said.find("Sorry, I had a problem there."), std::string::npos) << said;
+  EXPECT_GE(report.media_frames_received, 200u);
+  const std::string metrics = client.get(server.base_url() + "/metrics").body;
+  EXPECT_NE(metrics.find(
+                "voxgate_engine_errors_total{stage=\"agent\",engine=\"webhook\",reason=\"error\"} 1"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(server.stderr_text().find("webhook answered HTTP 500"), std::string::npos);
+  std::filesystem::remove(config);
+}
+
 // The chunk API with speech in it: the caller's question comes back as a transcript, the
 // front desk's answer, and a WAV of that answer to <Play>.
 TEST(ServeTest, ChunkApiAnswersWithTranscriptReplyAndAudio) {

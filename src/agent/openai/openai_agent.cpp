@@ -94,6 +94,7 @@ class OpenAiSession final : public AgentSession {
     turn_ = std::make_shared<TurnState>();
     turn_->on_sentence = std::move(on_sentence);
     turn_->on_done = std::move(on_done);
+    turn_->on_first_token = first_token_listener_;
 
     http::Request request;
     request.method = "POST";
@@ -123,10 +124,15 @@ class OpenAiSession final : public AgentSession {
     turn_.reset();
   }
 
+  void set_first_token_listener(std::function<void()> listener) override {
+    first_token_listener_ = std::move(listener);
+  }
+
  private:
   struct TurnState {
     std::function<void(std::string)> on_sentence;
     std::function<void(util::Result<Reply>)> on_done;
+    std::function<void()> on_first_token;  // called once, then emptied
     ChatStreamParser parser;
     util::SentenceCutter cutter;
     std::string body_start;  // the first bytes, for errors and non-streamed answers
@@ -139,6 +145,7 @@ class OpenAiSession final : public AgentSession {
     }
     if (turn.error) return;
     turn.error = turn.parser.feed(chunk, [&turn](std::string_view content) {
+      if (turn.on_first_token) std::exchange(turn.on_first_token, nullptr)();
       for (std::string& sentence : turn.cutter.add(content)) turn.on_sentence(std::move(sentence));
     });
   }
@@ -214,6 +221,7 @@ class OpenAiSession final : public AgentSession {
   std::shared_ptr<http::Client> client_;
   const OpenAiAgentOptions options_;
   boost::asio::any_io_executor executor_;
+  std::function<void()> first_token_listener_;
   std::shared_ptr<TurnState> turn_;
   std::shared_ptr<http::Transfer> transfer_;
 };

@@ -185,6 +185,8 @@ TEST_F(NetworkAgentTest, OpenAiFirstSentenceComesBeforeTheReplyEnds) {
   fake_.set_stream_chunk_delay(40ms);
   OpenAiAgentEngine engine(client(), {.base_url = fake_.base_url() + "/v1"});
   auto session = engine.open(io_.get_executor(), call_);
+  int first_tokens = 0;
+  session->set_first_token_listener([&] { ++first_tokens; });
   Outcome outcome;
   session->respond(
       {.transcript = "hi"}, [&](std::string sentence) { outcome.sentences.push_back(sentence); },
@@ -192,8 +194,10 @@ TEST_F(NetworkAgentTest, OpenAiFirstSentenceComesBeforeTheReplyEnds) {
   ASSERT_TRUE(test_support::run_until(io_, [&] { return !outcome.sentences.empty(); }));
   EXPECT_FALSE(outcome.reply.has_value());  // still streaming
   EXPECT_EQ(outcome.sentences[0], "Sure thing.");
+  EXPECT_EQ(first_tokens, 1);
   ASSERT_TRUE(test_support::run_until(io_, [&] { return outcome.reply.has_value(); }));
   EXPECT_TRUE(outcome.reply->ok());
+  EXPECT_EQ(first_tokens, 1);  // once per reply
 }
 
 TEST_F(NetworkAgentTest, OpenAiToolCallsBecomeActions) {
