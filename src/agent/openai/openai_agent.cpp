@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "http/api_error.hpp"
 #include "util/sentences.hpp"
 
 namespace voxgate::agent {
@@ -16,24 +17,6 @@ constexpr std::size_t kKeptBodyBytes = 64 * 1024;  // for error messages and non
 
 util::Error malformed(std::string message) {
   return util::Error{util::ErrorCode::kInvalidInput, "chat stream: " + std::move(message)};
-}
-
-// The API's own words for a failure: {"error": {"message": …}}, else the start of the body.
-std::string error_message_of(std::string_view body) {
-  boost::system::error_code ec;
-  const json::value value = json::parse(body, ec);
-  if (!ec && value.is_object()) {
-    if (const json::value* error = value.get_object().if_contains("error")) {
-      if (error->is_object()) {
-        if (const json::value* message = error->get_object().if_contains("message");
-            message != nullptr && message->is_string()) {
-          return std::string(message->get_string());
-        }
-      }
-      if (error->is_string()) return std::string(error->get_string());
-    }
-  }
-  return std::string(body.substr(0, 200));
 }
 
 json::array tools_for(const OpenAiAgentOptions& options) {
@@ -158,7 +141,7 @@ class OpenAiSession final : public AgentSession {
       return turn.on_done(util::Error{
           util::ErrorCode::kUnavailable, "chat API answered HTTP " +
                                              std::to_string(response->status) + ": " +
-                                             error_message_of(turn.body_start)});
+                                             http::api_error_message(turn.body_start)});
     }
     if (!turn.parser.saw_done() && turn.parser.finish_reason().empty() &&
         turn.cutter.text().empty() && !turn.error) {
@@ -267,7 +250,7 @@ std::optional<util::Error> ChatStreamParser::on_event(
   const json::object& chunk = value.get_object();
   if (chunk.contains("error")) {
     return util::Error{util::ErrorCode::kUnavailable,
-                       "chat API error: " + error_message_of(data)};
+                       "chat API error: " + http::api_error_message(data)};
   }
   const json::value* choices = chunk.if_contains("choices");
   if (choices == nullptr || !choices->is_array()) return malformed("an event has no choices");

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/api_error.hpp"
 #include "audio/wav.hpp"
 
 namespace voxgate::stt {
@@ -42,21 +43,6 @@ std::string prompt_of(const SttContext& context) {
     prompt += phrase;
   }
   return prompt;
-}
-
-std::string api_error_of(std::string_view body) {
-  boost::system::error_code ec;
-  const json::value value = json::parse(body, ec);
-  if (!ec && value.is_object()) {
-    if (const json::value* error = value.get_object().if_contains("error");
-        error != nullptr && error->is_object()) {
-      if (const json::value* message = error->get_object().if_contains("message");
-          message != nullptr && message->is_string()) {
-        return std::string(message->get_string());
-      }
-    }
-  }
-  return std::string(body.substr(0, 200));
 }
 
 class OpenAiSttStream final : public SttStream {
@@ -131,7 +117,7 @@ class OpenAiSttStream final : public SttStream {
     if (response->status < 200 || response->status > 299) {
       return util::Error{util::ErrorCode::kUnavailable,
                          "transcription API answered HTTP " + std::to_string(response->status) +
-                             ": " + api_error_of(response->body)};
+                             ": " + http::api_error_message(response->body)};
     }
     boost::system::error_code ec;
     const json::value value = json::parse(response->body, ec);

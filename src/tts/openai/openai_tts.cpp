@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/api_error.hpp"
 #include "audio/g711.hpp"
 #include "audio/resampler.hpp"
 #include "audio/wav.hpp"
@@ -50,21 +51,6 @@ util::Result<std::vector<std::uint8_t>> to_mulaw(const http::Response& response,
   std::vector<std::uint8_t> mulaw;
   audio::encode_ulaw(pcm_8k, mulaw);
   return mulaw;
-}
-
-std::string api_error_of(std::string_view body) {
-  boost::system::error_code ec;
-  const json::value value = json::parse(body, ec);
-  if (!ec && value.is_object()) {
-    if (const json::value* error = value.get_object().if_contains("error");
-        error != nullptr && error->is_object()) {
-      if (const json::value* message = error->get_object().if_contains("message");
-          message != nullptr && message->is_string()) {
-        return std::string(message->get_string());
-      }
-    }
-  }
-  return std::string(body.substr(0, 200));
 }
 
 // One reply's sentences. Lives on the caller's executor: every callback of its requests runs
@@ -136,7 +122,7 @@ class OpenAiTtsJob final : public TtsJob, public std::enable_shared_from_this<Op
     if (response->status < 200 || response->status > 299) {
       return fail(util::Error{util::ErrorCode::kUnavailable,
                               "speech API answered HTTP " + std::to_string(response->status) +
-                                  ": " + api_error_of(response->body)});
+                                  ": " + http::api_error_message(response->body)});
     }
     auto mulaw = to_mulaw(*response, options_.pcm_rate_hz);
     if (!mulaw.ok()) return fail(mulaw.error());
