@@ -12,6 +12,7 @@
 #include <future>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -307,21 +308,33 @@ std::string pcm16_wav(int rate_hz, int n_samples, std::int16_t value) {
   return wav;
 }
 
+// Answers a call as Twilio would start it on the streaming webhook: the script of the
+// stream the TwiML asks for (port, path, CallSid, token), or nullopt without a token.
+std::optional<StreamScript> answer_streaming_call(const ServerProcess& server, HttpClient& client,
+                                                  const std::string& call_sid) {
+  const HttpResult twiml = client.post(server.base_url() + "/phone/incoming-call-streaming",
+                                       "CallSid=" + call_sid + "&From=%2B14155550100");
+  std::smatch token;
+  if (!std::regex_search(twiml.body, token,
+                         std::regex(R"re(<Parameter name="token" value="([^"]+)"/>)re"))) {
+    ADD_FAILURE() << "no stream token in " << twiml.body;
+    return std::nullopt;
+  }
+  StreamScript script;
+  script.port = server.port();
+  script.path = "/phone/stream-audio/" + call_sid;
+  script.call_sid = call_sid;
+  script.custom_parameters = {{"token", token[1]}};
+  return script;
+}
+
 TEST(ServeTest, MediaStreamThroughTheRealBinary) {
   ServerProcess server({});
   HttpClient client;
-  const HttpResult twiml = client.post(server.base_url() + "/phone/incoming-call-streaming",
-                                       "CallSid=CAbinary&From=%2B14155550100");
-  std::smatch token;
-  ASSERT_TRUE(std::regex_search(twiml.body, token,
-                                std::regex(R"re(<Parameter name="token" value="([^"]+)"/>)re")))
-      << twiml.body;
+  std::optional<StreamScript> answered = answer_streaming_call(server, client, "CAbinary");
+  ASSERT_TRUE(answered);
 
-  StreamScript script;
-  script.port = server.port();
-  script.path = "/phone/stream-audio/CAbinary";
-  script.call_sid = "CAbinary";
-  script.custom_parameters = {{"token", token[1]}};
+  StreamScript script = *answered;
   script.caller_audio.assign(8000, 0x2A);  // 1 s
   script.dtmf = {{std::chrono::milliseconds(300), "4"}};
   const StreamReport report = run_stream_blocking(script);
@@ -342,16 +355,9 @@ TEST(ServeTest, SigtermLetsStreamsRunThenClosesThemAtTheDrainDeadline) {
   std::ofstream(config) << "[server]\ndrain_timeout_s = 1\n";
   ServerProcess server({"--config", config});
   HttpClient client;
-  const HttpResult twiml = client.post(server.base_url() + "/phone/incoming-call-streaming",
-                                       "CallSid=CAdrain&From=%2B14155550100");
-  std::smatch token;
-  ASSERT_TRUE(std::regex_search(twiml.body, token,
-                                std::regex(R"re(<Parameter name="token" value="([^"]+)"/>)re")));
-  StreamScript script;
-  script.port = server.port();
-  script.path = "/phone/stream-audio/CAdrain";
-  script.call_sid = "CAdrain";
-  script.custom_parameters = {{"token", token[1]}};
+  std::optional<StreamScript> answered = answer_streaming_call(server, client, "CAdrain");
+  ASSERT_TRUE(answered);
+  StreamScript script = *answered;
   script.caller_audio.assign(8000 * 6, 0x2A);  // 6 s: longer than the drain
   auto report = std::async(std::launch::async, [script] { return run_stream_blocking(script); });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -418,11 +424,8 @@ TEST(ServeTest, ConversationOverTheStreamWithTheEmbeddedEngines) {
                         << "/config/front-desk.toml\"\n";
   ServerProcess server({"--config", config});
   HttpClient client;
-  const HttpResult twiml = client.post(server.base_url() + "/phone/incoming-call-streaming",
-                                       "CallSid=CAtalk&From=%2B14155550100");
-  std::smatch token;
-  ASSERT_TRUE(std::regex_search(twiml.body, token,
-                                std::regex(R"re(<Parameter name="token" value="([^"]+)"/>)re")));
+  std::optional<StreamScript> answered = answer_streaming_call(server, client, "CAtalk");
+  ASSERT_TRUE(answered);
 
   const std::string set = VOXGATE_SPEECH_SET_DIR;
   const auto silence = [](int ms) { return std::vector<std::uint8_t>(ms * 8, 0xFF); };
@@ -436,11 +439,7 @@ TEST(ServeTest, ConversationOverTheStreamWithTheEmbeddedEngines) {
   const auto tail = silence(6000);
   caller.insert(caller.end(), tail.begin(), tail.end());
 
-  StreamScript script;
-  script.port = server.port();
-  script.path = "/phone/stream-audio/CAtalk";
-  script.call_sid = "CAtalk";
-  script.custom_parameters = {{"token", token[1]}};
+  StreamScript script = *answered;
   script.caller_audio = caller;
   const StreamReport report = run_stream_blocking(script);
   EXPECT_TRUE(report.connected) << report.upgrade_error;
@@ -500,20 +499,13 @@ TEST(ServeTest, ConversationWithOpenAiCompatibleEngines) {
   ServerProcess server({"--config", config}, {{"OPENAI_API_KEY", "sk-integration"},
                                               {"OPENAI_BASE_URL", fake.base_url() + "/v1"}});
   HttpClient client;
-  const HttpResult twiml = client.post(server.base_url() + "/phone/incoming-call-streaming",
-                                       "CallSid=CAnet&From=%2B14155550100");
-  std::smatch token;
-  ASSERT_TRUE(std::regex_search(twiml.body, token,
-                                std::regex(R"re(<Parameter name="token" value="([^"]+)"/>)re")));
+  std::optional<StreamScript> answered = answer_streaming_call(server, client, "CAnet");
+  ASSERT_TRUE(answered);
   std::vector<std::uint8_t> caller(8 * 6000, 0xFF);  // listens to the greeting
   const auto hours = read_bytes(std::string(VOXGATE_SPEECH_SET_DIR) + "/02-rms.ul");
   caller.insert(caller.end(), hours.begin(), hours.end());
   caller.insert(caller.end(), 8 * 8000, 0xFF);
-  StreamScript script;
-  script.port = server.port();
-  script.path = "/phone/stream-audio/CAnet";
-  script.call_sid = "CAnet";
-  script.custom_parameters = {{"token", token[1]}};
+  StreamScript script = *answered;
   script.caller_audio = caller;
   const StreamReport report = run_stream_blocking(script);
   EXPECT_TRUE(report.connected) << report.upgrade_error;
@@ -550,20 +542,13 @@ TEST(ServeTest, FailingWebhookAgentApologizes) {
                         << "\"\n";
   ServerProcess server({"--config", config}, {{"OPENAI_BASE_URL", fake.base_url() + "/v1"}});
   HttpClient client;
-  const HttpResult twiml = client.post(server.base_url() + "/phone/incoming-call-streaming",
-                                       "CallSid=CAsorry&From=%2B14155550100");
-  std::smatch token;
-  ASSERT_TRUE(std::regex_search(twiml.body, token,
-                                std::regex(R"re(<Parameter name="token" value="([^"]+)"/>)re")));
+  std::optional<StreamScript> answered = answer_streaming_call(server, client, "CAsorry");
+  ASSERT_TRUE(answered);
   std::vector<std::uint8_t> caller(8 * 3000, 0xFF);  // the greeting plays
   const auto hello = read_bytes(std::string(VOXGATE_SPEECH_SET_DIR) + "/01-rms.ul");
   caller.insert(caller.end(), hello.begin(), hello.end());
   caller.insert(caller.end(), 8 * 6000, 0xFF);
-  StreamScript script;
-  script.port = server.port();
-  script.path = "/phone/stream-audio/CAsorry";
-  script.call_sid = "CAsorry";
-  script.custom_parameters = {{"token", token[1]}};
+  StreamScript script = *answered;
   script.caller_audio = caller;
   const StreamReport report = run_stream_blocking(script);
   EXPECT_TRUE(report.connected) << report.upgrade_error;
