@@ -40,19 +40,45 @@
 // it, so a reused decoder starts an utterance with the previous user's noise floor (measured
 // effect: slt 30.9 vs 31.9 % WER alone vs interleaved with other voices, domain dictionary).
 //
-// Context: `open(executor, context)` ignores SttContext::expected_phrases for now. Measured
-// on the test set (stt_bench, single pass, telcmn), WER all/espeak/slt/kal/rms:
+// Vocabulary: measured on the test set (stt_bench, single pass, telcmn), WER
+// all/espeak/slt/kal/rms:
 //   open LM, full dictionary (default)      42.4 / 73.5 / 47.1 / 39.7 / 9.3   RTF 0.23
 //   open LM + domain dictionary (option)    33.2 / 70.1 / 30.4 / 27.9 / 4.4   RTF 0.036
 // A domain dictionary helps in-domain speech but turns every out-of-domain word into an error
 // (engines.md §2: 84-88 % on real out-of-domain speech), so it is only an engine-wide option
-// (PocketsphinxOptions::domain_words_path), not per-call biasing. Interpolating the general LM
-// with a bigram LM of the expected phrases (phrase_lm.hpp, weight 0.3, full dictionary kept)
-// looked right on a bare decoder (`stt_bench --context-weight 0.3 [--leave-one-out]`): slt
-// 47.1 -> 17.2 % in context and 48.5 % with the spoken phrase left out of the context, rms
-// 9.3 -> 2.0 / 10.8 %, at about twice the CPU (RTF 0.41-0.55). Wired into the streams it did
-// not reproduce on a 4-utterance check (slt 30.8 % open, 38.5 % in context, 57.7 % left out),
-// so it is not shipped until that difference is understood.
+// (PocketsphinxOptions::domain_words_path), not per-call biasing.
+//
+// Context (PocketsphinxOptions::context_grammar, on by default): when SttContext has
+// expected_phrases, each utterance is also decoded by a second, cheap decoder whose search is
+// a JSGF grammar with one alternative per normalised phrase, over a dictionary restricted to
+// the phrases' words (context_grammar.hpp). Both decoders get the same 16 kHz audio on the
+// worker strand while the caller speaks; the grammar decoder is taken with the open one (so
+// at most max_decoders are busy) from a pool per distinct phrase set (the engine keeps the
+// 16 most recent sets, each with up to max_decoders idle grammar decoders of about 9 MB;
+// creating one: 6-10 ms, no file work after the set's first; with the full dictionary it
+// would be 110 ms for the same WER). At finish the grammar's phrase replaces the
+// open-LM hypothesis only when its path score beats the open path's by at least 10 units per
+// 10 ms frame ((open - grammar) / frames <= -10): speech the grammar holds scores far better
+// under it (no n-gram penalties), speech forced onto the nearest phrase does not. Word
+// agreement with the open hypothesis ("support") was tried first and separates badly, since
+// the open hypothesis is wrong exactly where the grammar helps. Measured on bare decoders
+// (`stt_bench --grammar-sweep`, 128 utterances, context = the set's 32 phrases; "left out":
+// the spoken phrase removed from the context, so it must come through the open model):
+//                                     in domain   left out   (WER %)
+//   open LM only (no context)           42.6        42.6
+//   grammar only                         5.4        92.8
+//   support >= 0.5                      30.3        43.9
+//   score gap <= -10 (the default)       5.5        43.0     (-8: 5.5/44.2, -12: 5.9/43.0)
+// Through the engine (`stt_bench --context [--leave-one-out]`): 5.5 % in domain; left out,
+// with a fresh stream per utterance, 45.1 %, the same as open-only streams (45.1 %).
+// Per voice (espeak/slt/kal/rms) at the default, bare decoders: in domain 16.7/2.0/3.4/0.0,
+// left out 76.0/46.6/37.7/11.8 against 76.0/47.5/37.7/9.3 open. Left out, 6 of 128
+// utterances still take a wrong context phrase (3 of them even at a limit of -14). The
+// grammar decoder adds RTF 0.017-0.019 to the open LM's 0.22 and under 0.5 ms of work at
+// finish (the open LM's end: p50 4-6 ms), so the finish wait stays that of the open LM.
+// An earlier attempt, interpolating the general LM with a bigram LM of the phrases
+// (phrase_lm.hpp, `stt_bench --context-weight`), did not reproduce inside the streams and is
+// not used.
 //
 // Thread safety: the engine is thread-safe; a stream is used from one strand (its caller's).
 // The engine must outlive every stream it opened. Callbacks follow engine.hpp: once per
@@ -89,6 +115,12 @@ struct PocketsphinxOptions {
   bool single_pass = true;        // -fwdflat no -bestpath no
   int worker_threads = 1;
   int max_decoders = 2;  // bound of the decoder pool; >= 1
+  // With SttContext::expected_phrases, each utterance is also decoded by a JSGF grammar of the
+  // phrases; its phrase replaces the open-LM hypothesis only when the arbitration accepts it
+  // (context_grammar.hpp). See the header comment for the measurement behind the defaults.
+  bool context_grammar = true;
+  double context_grammar_max_score_gap = -10;  // ArbitrationRule::max_score_gap_per_frame
+  double context_grammar_min_support = 0;      // ArbitrationRule::min_support, 0..1
 };
 
 // Counters for metrics and tests.
@@ -98,6 +130,9 @@ struct PocketsphinxStats {
   std::uint64_t utterances = 0;           // finished with a transcript
   std::uint64_t decoder_waits = 0;        // utterances that had to wait for a free decoder
   std::uint64_t dropped_samples_16k = 0;  // audio dropped while waiting (kMaxPendingAudioS)
+  int grammar_decoders_created = 0;       // context grammar decoders, over all contexts
+  std::uint64_t grammar_accepted = 0;     // utterances answered with the grammar's phrase
+  std::uint64_t grammar_rejected = 0;     // grammar phrase not supported: open hypothesis kept
   double last_decoder_create_ms = 0;      // wall time of the latest ps_init
 };
 

@@ -17,9 +17,10 @@
 #include <vector>
 
 #include "audio/g711.hpp"
+#include "speech_set.hpp"
+#include "stt/pocketsphinx/context_grammar.hpp"
 #include "stt/pocketsphinx/pocketsphinx_engine.hpp"
 #include "stt/wer.hpp"
-#include "speech_set.hpp"
 
 namespace voxgate::stt {
 namespace {
@@ -31,8 +32,7 @@ constexpr std::size_t kChunkSamples = 160;  // 20 ms at 8 kHz
 using Utterance = test_support::SpeechUtterance;
 
 const std::vector<Utterance>& speech_set() {
-  static const std::vector<Utterance> set =
-      test_support::load_speech_set(VOXGATE_SPEECH_SET_DIR);
+  static const std::vector<Utterance> set = test_support::load_speech_set(VOXGATE_SPEECH_SET_DIR);
   return set;
 }
 
@@ -332,6 +332,107 @@ TEST_F(PocketsphinxTest, ExhaustedPoolMakesUtterancesWaitNotFail) {
   EXPECT_LT(wer(u1.text, texts[0]), wer(u2.text, texts[0])) << texts[0];
   EXPECT_LT(wer(u2.text, texts[1]), wer(u1.text, texts[1])) << texts[1];
   EXPECT_EQ(engine_->stats().dropped_samples_16k, 0u);
+}
+
+// The set's 32 phrases, minus `left_out` (the caller says something the dialogue did not
+// expect).
+SttContext phrase_context(const std::string& left_out = "") {
+  SttContext context;
+  for (const auto& u : speech_set()) {
+    const auto& phrases = context.expected_phrases;
+    if (u.text != left_out && std::find(phrases.begin(), phrases.end(), u.text) == phrases.end()) {
+      context.expected_phrases.push_back(u.text);
+    }
+  }
+  return context;
+}
+
+// Expected phrases in the context: the grammar's phrase is taken. The utterances are ones
+// whose open-LM transcript is wrong (stt_bench --grammar-sweep: "i love my credit card", "can
+// i speak to em manager", "my tip code is nine zero two moms hero", ...) and all of which the
+// sweep got exactly right through the grammar (score gap -16 to -31 per frame, the limit -10).
+TEST_F(PocketsphinxTest, ContextGrammarGivesTheExactPhraseInDomain) {
+  constexpr int kMinExact = 5;  // of 6; measured 6
+  const auto before = engine_->stats();
+  int exact = 0;
+  for (const char* id : {"03-slt", "19-slt", "19-kal", "27-kal", "03-rms", "19-rms"}) {
+    const Utterance& u = utterance(id);
+    auto stream = engine_->open(io_.get_executor(), phrase_context());
+    const std::string text = decode(*stream, u.pcm_8k).text;
+    exact += text == normalize_text(u.text) ? 1 : 0;
+    RecordProperty(id, text);
+  }
+  EXPECT_GE(exact, kMinExact);
+  const auto after = engine_->stats();
+  EXPECT_GE(after.grammar_accepted - before.grammar_accepted, std::uint64_t{kMinExact});
+  // Pooled per phrase set: at most one per open decoder (two), none if an earlier test made them.
+  EXPECT_LE(after.grammar_decoders_created - before.grammar_decoders_created, 2);
+}
+
+// The spoken phrase left out of the context: the transcript comes from the open LM, never the
+// nearest context phrase. In the sweep the grammar forced 03-kal onto "that is correct"
+// (score gap +1.4), 03-rms onto "can you repeat that please" (+1.0) and 27-rms onto "my date
+// of birth ..." (-4.2), and found no path for 11-slt.
+TEST_F(PocketsphinxTest, ContextGrammarDoesNotReplaceOutOfDomainSpeech) {
+  const auto before = engine_->stats();
+  for (const char* id : {"03-kal", "03-rms", "27-rms", "11-slt"}) {
+    const Utterance& u = utterance(id);
+    const SttContext context = phrase_context(u.text);
+    auto stream = engine_->open(io_.get_executor(), context);
+    const std::string text = decode(*stream, u.pcm_8k).text;
+    EXPECT_FALSE(text.empty()) << id;
+    for (const auto& phrase : context.expected_phrases) {
+      EXPECT_NE(text, normalize_text(phrase)) << id;
+    }
+  }
+  const auto after = engine_->stats();
+  EXPECT_EQ(after.grammar_accepted, before.grammar_accepted);
+  EXPECT_GE(after.grammar_rejected - before.grammar_rejected, 2u);
+}
+
+TEST(PocketsphinxContextGrammar, GrammarHasOneAlternativePerKnownPhrase) {
+  const auto phrases = normalize_phrases({"Yes, please.", "yes please", "", "Zorblax now", "No"});
+  ASSERT_EQ(phrases, (std::vector<std::string>{"no", "yes please", "zorblax now"}));
+  const std::string jsgf =
+      context_jsgf(phrases, [](const std::string& word) { return word != "zorblax"; });
+  EXPECT_NE(jsgf.find("public <phrase> = no\n  | yes please;"), std::string::npos) << jsgf;
+  EXPECT_EQ(jsgf.find("zorblax"), std::string::npos);
+  EXPECT_EQ(context_jsgf({"zorblax"}, [](const std::string&) { return false; }), "");
+}
+
+TEST(PocketsphinxContextGrammar, ArbitrationNeedsTheScoreGapAndTheSupport) {
+  const DecodedPath open{"i lost my credit cart", -5000};
+  const DecodedPath phrase{"i lost my credit card", -3000};
+  EXPECT_DOUBLE_EQ(phrase_support(open.text, phrase.text), 0.8);
+  EXPECT_DOUBLE_EQ(phrase_support("card credit", "credit card"), 0.5);  // in order only
+  // Gap (-5000 - -3000) / 100 = -20 per frame.
+  EXPECT_EQ(choose_transcript(open, phrase, 100, {-10, 0}), phrase.text);
+  EXPECT_EQ(choose_transcript(open, phrase, 100, {-25, 0}), open.text);
+  EXPECT_EQ(choose_transcript(open, phrase, 100, {-10, 0.9}), open.text);
+  EXPECT_EQ(choose_transcript(open, {"", -1}, 100, {-10, 0}), open.text);
+  EXPECT_EQ(choose_transcript(open, phrase, 0, {-10, 0}), open.text);
+}
+
+TEST(PocketsphinxContextGrammar, OptionOffCreatesNoGrammarDecoder) {
+  PocketsphinxOptions options = test_options();
+  options.context_grammar = false;
+  auto engine = PocketsphinxEngine::create(options);
+  ASSERT_TRUE(engine.ok()) << engine.error().message;
+  boost::asio::io_context io;
+  auto stream = (*engine)->open(io.get_executor(), SttContext{{"yes please", "no thank you"}});
+  std::optional<util::Result<Transcript>> result;
+  stream->start_utterance();
+  feed_all(*stream, std::vector<std::int16_t>(8000, 0));
+  stream->finish([&](util::Result<Transcript> r) { result.emplace(std::move(r)); });
+  run_until(
+      io, [&] { return result.has_value(); }, 30s);
+  ASSERT_TRUE(result.has_value() && result->ok());
+  EXPECT_EQ((*engine)->stats().grammar_decoders_created, 0);
+
+  options.context_grammar_min_support = 1.5;
+  auto bad = PocketsphinxEngine::create(options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, util::ErrorCode::kInvalidInput);
 }
 
 TEST(PocketsphinxEngineCreate, MissingModelIsUnavailable) {
