@@ -48,14 +48,15 @@ std::string resolve_data_path(const std::string& path) {
   return path;
 }
 
-// The hosts outgoing requests may go to: those of the URLs the chosen engines use.
+// The hosts outgoing requests may go to: Twilio's REST API and recording hosts, and those
+// of the URLs the chosen engines use.
 std::vector<std::string> allowed_hosts(const Settings& settings) {
-  std::vector<std::string> urls;
+  std::vector<std::string> hosts = settings.twilio.recording_hosts;
+  std::vector<std::string> urls = {settings.twilio.api_base_url};
   if (settings.stt.engine == "openai") urls.push_back(remote_base_url(settings.stt.base_url));
   if (settings.tts.engine == "openai") urls.push_back(remote_base_url(settings.tts.base_url));
   if (settings.agent.engine == "openai") urls.push_back(remote_base_url(settings.agent.base_url));
   if (settings.agent.engine == "webhook") urls.push_back(settings.agent.url);
-  std::vector<std::string> hosts;
   for (const std::string& url : urls) {
     std::string host = http::host_and_port_of(url);
     if (!host.empty()) hosts.push_back(std::move(host));

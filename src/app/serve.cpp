@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/system/system_error.hpp>
 #include <spdlog/spdlog.h>
 
@@ -25,10 +26,12 @@
 #include "net/http_server.hpp"
 #include "net/media_stream_endpoint.hpp"
 #include "net/phone_routes.hpp"
+#include "net/recording_routes.hpp"
 #include "net/router.hpp"
 #include "net/service_routes.hpp"
 #include "net/webhook_auth.hpp"
 #include "observe/metrics.hpp"
+#include "twilio/rest_client.hpp"
 #include "twilio/stream_token.hpp"
 #include "util/log.hpp"
 #include "util/version.hpp"
@@ -197,10 +200,41 @@ int run_server(const Settings& settings, const ServeCommand& command) {
        .conversation = {.endpointer = {.endpoint_silence_ms = settings.call.endpoint_silence_ms,
                                        .barge_in_min_speech_ms =
                                            settings.call.barge_in_min_speech_ms}},
-       .turn_metrics = &turn_metrics},
+       .turn_metrics = &turn_metrics,
+       .replies = &ai.replies()},
       tokens, history, live_calls, stream_metrics);
+  // Recording mode: recordings come from Twilio's REST API, with the account's credentials.
+  const auto rest = std::make_shared<twilio::RestClient>(
+      engines.http, twilio::RestClientOptions{.api_base_url = settings.twilio.api_base_url,
+                                              .account_sid = settings.twilio.account_sid,
+                                              .auth_token = settings.twilio.auth_token});
+  net::RecordingServices recording_services;
+  recording_services.download = [rest](std::string url, asio::any_io_executor executor,
+                                       std::function<void(util::Result<std::string>)> done) {
+    rest->download_recording(std::move(url), asio::make_strand(executor),
+                             [done = std::move(done)](util::Result<twilio::Recording> got) {
+                               if (!got.ok()) return done(got.error());
+                               done(std::move(got->bytes));
+                             });
+  };
+  recording_services.delete_recording = [rest, &io](std::string url) {
+    const std::string sid = twilio::recording_sid_of(url);
+    if (sid.empty()) return;
+    rest->delete_recording(sid, asio::make_strand(io), [sid](util::Result<bool> deleted) {
+      if (!deleted.ok()) {
+        spdlog::warn("Could not delete recording {}: {}", sid, deleted.error().message);
+      }
+    });
+  };
+  net::RecordingRoutes recording_routes(
+      {.recording_hosts = settings.twilio.recording_hosts,
+       .delete_recordings = settings.twilio.delete_recordings,
+       .answer_budget = std::chrono::seconds(settings.call.answer_budget_s),
+       .executor = io.get_executor()},
+      auth, ai, history, metrics, std::move(recording_services));
   net::ServiceRoutes service_routes(auth, history, metrics);
   phone_routes.register_routes(router);
+  recording_routes.register_routes(router);
   service_routes.register_routes(router);
 
   net::HttpServer server(

@@ -318,6 +318,7 @@ const KeySpec kCallKeys[] = {
     {"barge_in_min_speech_ms",
      [](const Entry& e) { e.to.call.barge_in_min_speech_ms = e.int_field(0, 5000); }},
     {"max_call_s", [](const Entry& e) { e.to.call.max_call_s = e.int_field(10, 86400); }},
+    {"answer_budget_s", [](const Entry& e) { e.to.call.answer_budget_s = e.int_field(1, 14); }},
 };
 
 const KeySpec kStoreKeys[] = {
@@ -646,6 +647,7 @@ std::string describe(const Settings& s) {
   line("endpoint_silence_ms", s.call.endpoint_silence_ms);
   line("barge_in_min_speech_ms", s.call.barge_in_min_speech_ms);
   line("max_call_s", s.call.max_call_s);
+  line("answer_budget_s", s.call.answer_budget_s);
 
   out << "\n[store]\n";
   line("redis_url", toml_string(mask_url_password(s.store.redis_url)));

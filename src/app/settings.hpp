@@ -61,6 +61,9 @@ struct CallSettings {
   int endpoint_silence_ms = 500;
   int barge_in_min_speech_ms = 200;
   int max_call_s = 3600;
+  // Recording mode: a turn's TwiML must reach Twilio within this (Twilio waits 15 s);
+  // slower turns answer <Pause> + <Redirect> to a poll route.
+  int answer_budget_s = 10;
 
   bool operator==(const CallSettings&) const = default;
 };

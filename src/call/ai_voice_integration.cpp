@@ -113,7 +113,9 @@ struct AIVoiceIntegration::Job {
   std::unique_ptr<agent::AgentSession> agent;
   std::unique_ptr<tts::TtsJob> tts;
   std::vector<std::uint8_t> reply_audio;
-  agent::Action action;
+  // Recording mode: the conversation so far, from the call history; the facade's own
+  // per-call history is neither read nor written.
+  std::optional<std::vector<agent::Turn>> given_history;
   std::chrono::steady_clock::time_point started, step_started;
 };
 
@@ -156,11 +158,71 @@ void AIVoiceIntegration::complete_audio_async(std::string_view call_sid, std::st
   log::CallScope scope(call_sid);
   spdlog::info("Processing streamed audio for call {} ({:.2f} s in {} chunks)", call_sid,
                job->result.audio_duration_s, job->result.chunks);
+  start(job);
+}
+
+void AIVoiceIntegration::process_utterance_async(std::string call_sid,
+                                                 std::vector<std::uint8_t> mulaw_8k,
+                                                 std::vector<agent::Turn> history,
+                                                 std::string base_url,
+                                                 boost::asio::any_io_executor executor,
+                                                 std::function<void(ProcessingResult)> done) {
+  auto job = std::make_shared<Job>();
+  job->started = std::chrono::steady_clock::now();
+  job->result.call_sid = std::move(call_sid);
+  job->base_url = base_url.empty() ? options_.public_base_url : std::move(base_url);
+  job->executor = boost::asio::make_strand(executor);
+  job->done = std::move(done);
+  job->mulaw = std::move(mulaw_8k);
+  job->result.chunks = 1;
+  job->result.audio_duration_s = duration_s(job->mulaw.size());
+  job->given_history = std::move(history);
+  start(job);
+}
+
+void AIVoiceIntegration::start(const std::shared_ptr<Job>& job) {
   if (options_.stt == nullptr || options_.agent == nullptr || options_.tts == nullptr ||
       job->mulaw.empty()) {
     return finish(job);
   }
   run_stt(job);
+}
+
+void AIVoiceIntegration::synthesize_async(std::string text, std::string base_url,
+                                          boost::asio::any_io_executor executor,
+                                          std::function<void(std::optional<std::string>)> done) {
+  if (options_.tts == nullptr) {
+    boost::asio::post(executor, [done = std::move(done)] { done(std::nullopt); });
+    return;
+  }
+  struct Synthesis {
+    std::vector<std::uint8_t> mulaw;
+    std::unique_ptr<tts::TtsJob> job;
+    std::function<void(std::optional<std::string>)> done;
+  };
+  auto synthesis = std::make_shared<Synthesis>();
+  synthesis->done = std::move(done);
+  const auto strand = boost::asio::make_strand(executor);
+  const std::string base = base_url.empty() ? options_.public_base_url : std::move(base_url);
+  synthesis->job = options_.tts->synthesize(
+      std::move(text), strand,
+      [synthesis](tts::SentenceAudio sentence) {
+        synthesis->mulaw.insert(synthesis->mulaw.end(), sentence.mulaw.begin(),
+                                sentence.mulaw.end());
+      },
+      [this, synthesis, base, strand](util::Result<tts::Done> made) {
+        std::optional<std::string> url;
+        if (!made.ok()) {
+          spdlog::warn("Speech synthesis failed: {}", made.error().message);
+        } else if (!synthesis->mulaw.empty()) {
+          url = base + "/audio/" + replies_.put(std::move(synthesis->mulaw)) + ".wav";
+        }
+        // The job's handle holds this callback: release it after this callback returns.
+        boost::asio::post(strand, [synthesis, url = std::move(url)] {
+          synthesis->job.reset();
+          synthesis->done(url);
+        });
+      });
 }
 
 void AIVoiceIntegration::run_stt(const std::shared_ptr<Job>& job) {
@@ -189,17 +251,20 @@ void AIVoiceIntegration::run_stt(const std::shared_ptr<Job>& job) {
 
 void AIVoiceIntegration::run_agent(const std::shared_ptr<Job>& job) {
   job->step_started = std::chrono::steady_clock::now();
-  std::vector<agent::Turn> history;
-  {
+  auto history = std::make_shared<std::vector<agent::Turn>>();
+  if (job->given_history) {
+    *history = *job->given_history;
+  } else {
     std::lock_guard lock(history_mutex_);
     const auto it = history_.find(job->result.call_sid);
-    if (it != history_.end()) history = it->second;
+    if (it != history_.end()) *history = it->second;
   }
   job->agent = options_.agent->open(job->executor, {.call_sid = job->result.call_sid});
+  // The agent may read the history until it is done: it lives as long as the callback.
   job->agent->respond(
-      {.transcript = *job->result.transcript, .history = &history},
+      {.transcript = *job->result.transcript, .history = history.get()},
       [](std::string) {},  // the reply is spoken whole below
-      [this, job](util::Result<agent::Reply> reply) {
+      [this, job, history](util::Result<agent::Reply> reply) {
         job->result.timings_ms.agent = ms_since(job->step_started);
         if (!reply.ok()) {
           log::CallScope scope(job->result.call_sid);
@@ -207,9 +272,9 @@ void AIVoiceIntegration::run_agent(const std::shared_ptr<Job>& job) {
           return finish(job);
         }
         job->result.reply = reply->text;
-        job->action = reply->action;
+        job->result.action = reply->action;
         job->result.ended = reply->action.kind != agent::ActionKind::kNone;
-        {
+        if (!job->given_history) {
           std::lock_guard lock(history_mutex_);
           if (history_.size() >= options_.max_calls_with_audio &&
               !history_.contains(job->result.call_sid)) {

@@ -59,6 +59,7 @@ struct ProcessingResult {
   std::optional<std::string> reply;
   std::optional<std::string> reply_audio_url;
   bool ended = false;
+  agent::Action action;  // why it ended: hang up, or transfer to action.transfer_to
   double audio_duration_s = 0;
   std::size_t chunks = 0;
   struct {
@@ -106,6 +107,20 @@ class AIVoiceIntegration {
   void complete_audio_async(std::string_view call_sid, std::string base_url,
                             boost::asio::any_io_executor executor,
                             std::function<void(ProcessingResult)> done);
+  // One utterance whose conversation lives elsewhere (recording mode keeps it in the call
+  // history): `history` is the call so far, and is not remembered by the facade. `done`
+  // runs once through `executor`.
+  void process_utterance_async(std::string call_sid, std::vector<std::uint8_t> mulaw_8k,
+                               std::vector<agent::Turn> history, std::string base_url,
+                               boost::asio::any_io_executor executor,
+                               std::function<void(ProcessingResult)> done);
+  // Synthesizes `text` for <Play>: `done` gets the /audio/{id}.wav URL under `base_url`,
+  // or nullopt when there is no TTS engine or synthesis failed (the caller falls back to
+  // <Say>). Runs once through `executor`.
+  void synthesize_async(std::string text, std::string base_url,
+                        boost::asio::any_io_executor executor,
+                        std::function<void(std::optional<std::string> url)> done);
+
   // The seed's one call: add a chunk, then process what the call has. A chunk that fails
   // gives a result with zero duration; use add_audio_chunk to learn why.
   ProcessingResult process_realtime_audio(std::span<const std::uint8_t> bytes,
@@ -117,10 +132,12 @@ class AIVoiceIntegration {
 
   // Synthesized replies, for GET /audio/{id}.wav.
   const call::AudioStore& replies() const { return replies_; }
+  call::AudioStore& replies() { return replies_; }
   const AIVoiceIntegrationOptions& options() const { return options_; }
 
  private:
   struct Job;
+  void start(const std::shared_ptr<Job>& job);
   void run_stt(const std::shared_ptr<Job>& job);
   void run_agent(const std::shared_ptr<Job>& job);
   void run_tts(const std::shared_ptr<Job>& job);

@@ -1,5 +1,7 @@
 #include "call/call_history.hpp"
 
+#include <utility>
+
 #include <algorithm>
 
 namespace voxgate::call {
@@ -102,6 +104,45 @@ void CallHistory::record_end_action(std::string_view call_sid, std::string_view 
   std::lock_guard lock(mutex_);
   const auto it = calls_.find(call_sid);
   if (it != calls_.end()) it->second.end_action = std::string(action);
+}
+
+void CallHistory::record_mode(std::string_view call_sid, CallMode mode) {
+  std::lock_guard lock(mutex_);
+  const auto it = calls_.find(call_sid);
+  if (it != calls_.end()) it->second.mode = mode;
+}
+
+void CallHistory::append_turn(std::string_view call_sid, TurnRecord turn) {
+  std::lock_guard lock(mutex_);
+  const auto it = calls_.find(call_sid);
+  if (it != calls_.end()) it->second.turns.push_back(std::move(turn));
+}
+
+void CallHistory::record_stream_error(std::string_view call_sid, std::string_view error) {
+  std::lock_guard lock(mutex_);
+  const auto it = calls_.find(call_sid);
+  if (it != calls_.end()) it->second.stream_error = std::string(error);
+}
+
+void CallHistory::record_pending_reply(std::string_view call_sid, std::string_view audio_id) {
+  std::lock_guard lock(mutex_);
+  const auto it = calls_.find(call_sid);
+  if (it != calls_.end()) it->second.pending_reply_audio = std::string(audio_id);
+}
+
+std::optional<std::string> CallHistory::take_pending_reply(std::string_view call_sid) {
+  std::lock_guard lock(mutex_);
+  const auto it = calls_.find(call_sid);
+  if (it == calls_.end()) return std::nullopt;
+  return std::exchange(it->second.pending_reply_audio, std::nullopt);
+}
+
+int CallHistory::count_unheard_turn(std::string_view call_sid, bool heard) {
+  std::lock_guard lock(mutex_);
+  const auto it = calls_.find(call_sid);
+  if (it == calls_.end()) return 0;
+  it->second.unheard_turns = heard ? 0 : it->second.unheard_turns + 1;
+  return it->second.unheard_turns;
 }
 
 std::optional<CallRecord> CallHistory::find(std::string_view call_sid) const {

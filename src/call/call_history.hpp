@@ -49,6 +49,13 @@ struct CallRecord {
   // How the agent ended the call, for /phone/stream-ended: "" (it did not), "hangup", or
   // "transfer:<number>".
   std::string end_action;
+  // Why the Media Stream failed, when Twilio's stream status callback said so.
+  std::string stream_error;
+  // Recording mode: turns in a row in which the caller said nothing we could use.
+  int unheard_turns = 0;
+  // Hybrid mode: a turn was handed over to TwiML; the id (/audio/{id}.wav) of the reply
+  // stream-ended is to play ("" when the reply was silent).
+  std::optional<std::string> pending_reply_audio;
 
   static constexpr std::size_t kMaxDtmf = 256;
   bool ended() const;
@@ -78,6 +85,16 @@ class CallHistory {
   void record_dtmf(std::string_view call_sid, std::string_view digit, TimePoint at);
   void record_turns(std::string_view call_sid, std::vector<TurnRecord> turns);
   void record_end_action(std::string_view call_sid, std::string_view action);
+  // Recording mode and the fallback to it.
+  void record_mode(std::string_view call_sid, CallMode mode);
+  void append_turn(std::string_view call_sid, TurnRecord turn);
+  void record_stream_error(std::string_view call_sid, std::string_view error);
+  void record_pending_reply(std::string_view call_sid, std::string_view audio_id);
+  // The handed-over turn's audio id, now no longer pending; nullopt if none was handed over.
+  std::optional<std::string> take_pending_reply(std::string_view call_sid);
+  // Counts a recording-mode turn without usable speech and returns how many came in a
+  // row; `heard` resets the count. 0 for an unknown sid.
+  int count_unheard_turn(std::string_view call_sid, bool heard);
 
   std::optional<CallRecord> find(std::string_view call_sid) const;
   std::vector<CallRecord> list() const;  // newest first

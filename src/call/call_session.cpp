@@ -134,13 +134,20 @@ void CallSession::handle(const twilio::StartMessage& message, Clock::time_point 
   if (engines.vad != nullptr && engines.stt != nullptr && engines.tts != nullptr &&
       engines.agent != nullptr && options_.turn_metrics != nullptr) {
     agent::CallInfo info{.call_sid = call_sid()};
+    ConversationOptions conversation = options_.conversation;
+    std::vector<agent::Turn> resumed;
     if (const auto record = history_.find(call_sid())) {
       info.from = record->from;
       info.to = record->to;
+      // Hybrid calls stream turn by turn; a later stream of the call picks up its history.
+      conversation.hybrid = record->mode == CallMode::kHybrid && options_.replies != nullptr;
+      if (conversation.hybrid) {
+        for (const auto& turn : record->turns) resumed.push_back({turn.caller, turn.agent, turn.heard});
+      }
     }
-    conversation_.emplace(engines, options_.conversation, options_.executor, std::move(info),
+    conversation_.emplace(engines, conversation, options_.executor, std::move(info),
                           static_cast<ConversationOutput&>(*this), *options_.turn_metrics);
-    conversation_->start(now);
+    conversation_->start(now, std::move(resumed));
   }
 }
 
@@ -302,6 +309,22 @@ void CallSession::end_call(const agent::Action& action) {
   state_ = State::kEnded;
   if (conversation_) conversation_->stop();
   sink_.close(kCloseNormal, "call ended by the agent");
+}
+
+void CallSession::hand_over_reply(std::vector<std::uint8_t> reply_mulaw,
+                                  const agent::Action& action) {
+  log::CallScope scope(call_sid());
+  history_.record_pending_reply(
+      call_sid(), reply_mulaw.empty() ? std::string{} : options_.replies->put(std::move(reply_mulaw)));
+  if (action.kind == agent::ActionKind::kHangup) history_.record_end_action(call_sid(), "hangup");
+  if (action.kind == agent::ActionKind::kTransfer) {
+    history_.record_end_action(call_sid(), "transfer:" + action.transfer_to);
+  }
+  spdlog::info("Hybrid turn: closing the stream so that TwiML plays the reply");
+  // Twilio goes on after </Connect>: stream-ended plays the reply and reconnects.
+  state_ = State::kEnded;
+  if (conversation_) conversation_->stop();
+  sink_.close(kCloseNormal, "turn handed to TwiML");
 }
 
 void CallSession::history_changed(const std::vector<agent::Turn>& history) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "audio/pacer.hpp"
+#include "call/audio_store.hpp"
 #include "call/call_history.hpp"
 #include "call/conversation.hpp"
 #include "call/inbound_audio_buffer.hpp"
@@ -65,6 +66,8 @@ struct CallSessionOptions {
   ConversationEngines engines;
   ConversationOptions conversation;
   TurnMetrics* turn_metrics = nullptr;
+  // Hybrid mode: where a turn's reply is kept for stream-ended's <Play>.
+  AudioStore* replies = nullptr;
   // The call's strand: engine callbacks come back through it.
   boost::asio::any_io_executor executor;
 };
@@ -113,6 +116,7 @@ class CallSession final : private ConversationOutput {
   audio::InterruptResult interrupt() override;
   void end_call(const agent::Action& action) override;
   void history_changed(const std::vector<agent::Turn>& history) override;
+  void hand_over_reply(std::vector<std::uint8_t> reply_mulaw, const agent::Action& action) override;
 
   void handle(const twilio::StartMessage& message, Clock::time_point now);
   void handle(const twilio::MediaMessage& message);

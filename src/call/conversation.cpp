@@ -98,8 +98,13 @@ bool Conversation::agent_talking() const {
   return unplayed_ > 0 || tts_in_flight_ > 0 || !agent_done_;
 }
 
-void Conversation::start(Clock::time_point now) {
+void Conversation::start(Clock::time_point now, std::vector<agent::Turn> resumed) {
   (void)now;
+  if (!resumed.empty()) {
+    history_ = std::move(resumed);
+    turn_ = history_.size();  // mark names stay unique across the call's streams
+    return;
+  }
   speak(agent_->greeting());
 }
 
@@ -207,6 +212,7 @@ void Conversation::ask_agent(std::string transcript, std::string digits,
   ++turn_;
   sentence_ = 0;
   turn_audio_.clear();
+  hybrid_reply_.clear();
   unplayed_ = 0;
   agent_done_ = false;
   pending_action_.reset();
@@ -287,6 +293,12 @@ void Conversation::on_sentence_audio(tts::SentenceAudio audio) {
         std::max(0.0, latency_s - options_.endpointer.endpoint_silence_ms / 1000.0));
     first_audio_of_turn_ = false;
   }
+  if (options_.hybrid && turn_ > 0) {
+    // Played by TwiML once the reply is whole (maybe_end_call hands it over).
+    hybrid_reply_.insert(hybrid_reply_.end(), audio.mulaw.begin(), audio.mulaw.end());
+    ++sentence_;
+    return;
+  }
   std::string mark = "t" + std::to_string(turn_) + "-" + std::to_string(sentence_++);
   if (!output_.play(audio.mulaw, mark)) return;
   turn_audio_.push_back({std::move(mark), std::move(audio.text), audio.mulaw.size()});
@@ -304,6 +316,14 @@ void Conversation::on_mark_played(const std::string& name) {
 }
 
 void Conversation::maybe_end_call() {
+  if (options_.hybrid && turn_ > 0 && !stopped_) {
+    if (agent_talking()) return;
+    const agent::Action action = pending_action_.value_or(agent::Action{});
+    pending_action_.reset();
+    stopped_ = true;  // this stream's part of the call is over
+    output_.hand_over_reply(std::move(hybrid_reply_), action);
+    return;
+  }
   if (!pending_action_ || agent_talking()) return;
   const agent::Action action = *pending_action_;
   pending_action_.reset();

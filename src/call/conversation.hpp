@@ -54,6 +54,13 @@ class ConversationOutput {
   virtual void end_call(const agent::Action& action) = 0;
   // The conversation's history changed (a turn added, a reply truncated by barge-in).
   virtual void history_changed(const std::vector<agent::Turn>& history) { (void)history; }
+  // Hybrid mode: the turn's whole reply (8 kHz mu-law, maybe empty) and the agent's action
+  // are ready; they are to be played with TwiML after this stream closes.
+  virtual void hand_over_reply(std::vector<std::uint8_t> reply_mulaw,
+                               const agent::Action& action) {
+    (void)reply_mulaw;
+    (void)action;
+  }
 };
 
 // The Prometheus series of the turn loop, registered once and shared by every call.
@@ -75,6 +82,9 @@ struct ConversationOptions {
   // Audio kept from before the endpointer is sure speech started (it needs min_speech_ms),
   // handed to the recognizer so the first syllable is not lost.
   std::chrono::milliseconds pre_speech{300};
+  // Hybrid mode (DESIGN.md §1): replies are not streamed but handed over whole
+  // (ConversationOutput::hand_over_reply) to be played by TwiML between two streams.
+  bool hybrid = false;
 };
 
 class Conversation {
@@ -87,8 +97,9 @@ class Conversation {
                ConversationOutput& output, TurnMetrics& metrics);
   ~Conversation();
 
-  // The stream has started: greet the caller.
-  void start(Clock::time_point now);
+  // The stream has started: greet the caller, or, when `resumed` holds the turns of an
+  // earlier stream of the same call (hybrid mode, a reconnect), go on listening.
+  void start(Clock::time_point now, std::vector<agent::Turn> resumed = {});
   // One 20 ms frame of the caller's audio, 8 kHz PCM.
   void on_audio(std::span<const std::int16_t> frame_8k, Clock::time_point now);
   void on_dtmf(const std::string& digit, Clock::time_point now);
@@ -157,6 +168,7 @@ class Conversation {
   bool first_audio_of_turn_ = false;
   bool stopped_ = false;
   std::vector<agent::Turn> history_;
+  std::vector<std::uint8_t> hybrid_reply_;  // hybrid mode: the reply's audio so far
 };
 
 }  // namespace voxgate::call

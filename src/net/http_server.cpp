@@ -2,6 +2,7 @@
 // do_x/on_x pairs, one write in flight, expected errors dropped quietly.
 #include "net/http_server.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -147,8 +148,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return;
     }
     // A route may answer later (speech processing); the answer comes back to this strand.
+    // Until it does, the io_context has work: a draining server must not stop under an
+    // answer that engine threads are still making.
     server_->router.handle_async(
-        parser_->get(), [self = shared_from_this()](Response response) {
+        parser_->get(), [self = shared_from_this(),
+                         work = asio::make_work_guard(stream_.get_executor())](Response response) {
           asio::post(self->stream_.get_executor(),
                      [self, response = std::move(response)]() mutable {
                        if (self->stopping_) response.keep_alive(false);

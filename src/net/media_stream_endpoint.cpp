@@ -201,6 +201,7 @@ class MediaStreamConnection final : public std::enable_shared_from_this<MediaStr
                                  .engines = shared_->options.engines,
                                  .conversation = shared_->options.conversation,
                                  .turn_metrics = shared_->options.turn_metrics,
+                                 .replies = shared_->options.replies,
                                  .executor = ws_.get_executor()},
         *this, shared_->history, shared_->metrics, call::Clock::now());
     spdlog::info("Media stream connected");

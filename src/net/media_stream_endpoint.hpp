@@ -15,6 +15,7 @@
 #include <string>
 
 #include "call/call_history.hpp"
+#include "call/audio_store.hpp"
 #include "call/conversation.hpp"
 #include "call/live_calls.hpp"
 #include "call/stream_metrics.hpp"
@@ -35,6 +36,8 @@ struct MediaStreamOptions {
   call::ConversationEngines engines;
   call::ConversationOptions conversation;
   call::TurnMetrics* turn_metrics = nullptr;
+  // Hybrid mode: where each turn's reply waits for stream-ended's <Play>.
+  call::AudioStore* replies = nullptr;
 };
 
 class MediaStreamEndpoint final : public UpgradeHandler {

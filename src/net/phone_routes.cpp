@@ -11,6 +11,7 @@
 #include "call/audio_store.hpp"
 #include "call/call_sid.hpp"
 #include "net/multipart.hpp"
+#include "net/recording_routes.hpp"
 #include "twilio/twiml.hpp"
 #include "util/log.hpp"
 
@@ -64,30 +65,37 @@ PhoneRoutes::PhoneRoutes(PhoneRoutesOptions options, const WebhookAuth& auth,
                                            {"mode"})),
       call_status_total_(metrics.counter("voxgate_call_status_callbacks_total",
                                          "Call status callbacks received, by CallStatus.",
-                                         {"status"})) {}
+                                         {"status"})),
+      fallbacks_total_(metrics.counter("voxgate_stream_fallbacks_total",
+                                       "Streaming calls that went on in recording mode, by "
+                                       "whether their stream had started.",
+                                       {"stream"})),
+      stream_errors_total_(metrics
+                               .counter("voxgate_stream_errors_total",
+                                        "stream-error events from Twilio's stream status "
+                                        "callback.")
+                               .with({})) {}
 
 void PhoneRoutes::register_routes(Router& router) {
-  router.add(Method::post, "/phone/incoming-call",
-             [this](const Request& request, const PathParams&) { return incoming_call(request); });
+  router.add_async(Method::post, "/phone/incoming-call",
+                   [this](const Request& request, const PathParams&, Router::Responder respond) {
+                     incoming_call(request, std::move(respond));
+                   });
   router.add(Method::post, "/phone/incoming-call-streaming",
              [this](const Request& request, const PathParams&) {
                return incoming_call_streaming(request);
              });
-  router.add(Method::post, "/phone/stream-ended/{call_sid}",
+  router.add_async(Method::post, "/phone/stream-ended/{call_sid}",
+                   [this](const Request& request, const PathParams& params,
+                          Router::Responder respond) {
+                     stream_ended(request, params.get("call_sid"), std::move(respond));
+                   });
+  router.add(Method::post, "/phone/stream-status/{call_sid}",
              [this](const Request& request, const PathParams& params) {
-               return stream_ended(request, params.get("call_sid"));
+               return stream_status(request, params.get("call_sid"));
              });
   router.add(Method::post, "/phone/call-status",
              [this](const Request& request, const PathParams&) { return call_status(request); });
-
-  // Twilio routes that a later stage fills in. They already check the signature, so
-  // that what a caller learns from a 501 is only that the feature is missing.
-  const struct {
-    const char* pattern;
-    const char* what;
-  } pending[] = {
-      {"/phone/process-voice/{call_sid}", "Recording-mode turns"},
-  };
   router.add(Method::post, "/phone/stream-audio/{call_sid}",
              [this](const Request& request, const PathParams& params) {
                return upload_chunk(request, params.get("call_sid"));
@@ -109,13 +117,24 @@ void PhoneRoutes::register_routes(Router& router) {
     response.set(boost::beast::http::field::upgrade, "websocket");
     return response;
   });
-  for (const auto& route : pending) {
-    router.add(Method::post, route.pattern,
-               [this, route](const Request& request, const PathParams&) {
-                 return not_implemented(request, route.pattern, route.what,
-                                        "the recording and fallback stage (issue #5)");
-               });
-  }
+}
+
+void PhoneRoutes::speak_then(const std::string& base_url, std::string text,
+                             std::function<void(twilio::TwimlResponse&)> finish,
+                             Router::Responder respond) {
+  ai_.synthesize_async(text, base_url, options_.executor,
+                       [text, finish = std::move(finish),
+                        respond = std::move(respond)](std::optional<std::string> url) {
+                         twilio::TwimlResponse twiml;
+                         if (url) {
+                           twiml.play(*url);
+                         } else {
+                           spdlog::warn("Could not synthesize a prompt: saying it with <Say>");
+                           twiml.say(text);
+                         }
+                         finish(twiml);
+                         respond(twiml_response(twiml.str()));
+                       });
 }
 
 std::variant<PhoneRoutes::IncomingCall, Response> PhoneRoutes::accept_incoming(
@@ -144,20 +163,15 @@ std::variant<PhoneRoutes::IncomingCall, Response> PhoneRoutes::accept_incoming(
   return IncomingCall{call_sid, std::move(webhook.base_url)};
 }
 
-Response PhoneRoutes::incoming_call(const Request& request) {
+void PhoneRoutes::incoming_call(const Request& request, Router::Responder respond) {
   auto accepted = accept_incoming(request, "/phone/incoming-call", call::CallMode::kRecording);
-  if (auto* refusal = std::get_if<Response>(&accepted)) return std::move(*refusal);
-  const auto& call = std::get<IncomingCall>(accepted);
-
-  const std::string turn_url = call.base_url + "/phone/process-voice/" + call.call_sid;
-  twilio::TwimlResponse twiml;
-  twiml.say(options_.greeting);
-  twiml.record({.action = turn_url, .method = "POST", .timeout_s = 3, .max_length_s = 30,
-                .play_beep = false});
-  // Twilio may skip the action for an empty recording (twilio-protocol.md §2.2); the
-  // call then falls through to here and the turn route handles "no recording".
-  twiml.redirect(turn_url, "POST");
-  return twiml_response(twiml.str());
+  if (auto* refusal = std::get_if<Response>(&accepted)) return respond(std::move(*refusal));
+  const auto call = std::get<IncomingCall>(std::move(accepted));
+  speak_then(call.base_url, options_.greeting,
+             [call](twilio::TwimlResponse& twiml) {
+               RecordingRoutes::append_record_turn(twiml, call.base_url, call.call_sid);
+             },
+             std::move(respond));
 }
 
 Response PhoneRoutes::incoming_call_streaming(const Request& request) {
@@ -167,42 +181,102 @@ Response PhoneRoutes::incoming_call_streaming(const Request& request) {
   const auto& call = std::get<IncomingCall>(accepted);
 
   twilio::TwimlResponse twiml;
-  // The configured public wss:// URL when there is one; in development, the Host's.
-  const std::string stream_url = ai_.get_streaming_audio_url(call.call_sid)
-                                     .value_or(twilio::websocket_url_of(call.base_url) +
-                                               "/phone/stream-audio/" + call.call_sid);
-  twiml.connect_stream(
-      {.url = stream_url,
-       .parameters = {{"token", tokens_.issue(call.call_sid)}}});
-  // <Connect> returns here when the WebSocket closes; the server then decides how the
-  // call goes on (DESIGN.md §1, fallback).
-  twiml.redirect(call.base_url + "/phone/stream-ended/" + call.call_sid, "POST");
+  connect_stream(twiml, call.base_url, call.call_sid);
   return twiml_response(twiml.str());
 }
 
-Response PhoneRoutes::stream_ended(const Request& request, const std::string& call_sid) {
+void PhoneRoutes::connect_stream(twilio::TwimlResponse& twiml, const std::string& base_url,
+                                 const std::string& call_sid) const {
+  // The configured public wss:// URL when there is one; in development, the Host's.
+  const std::string stream_url =
+      ai_.get_streaming_audio_url(call_sid).value_or(twilio::websocket_url_of(base_url) +
+                                                     "/phone/stream-audio/" + call_sid);
+  twiml.connect_stream({.url = stream_url,
+                        .status_callback = base_url + "/phone/stream-status/" + call_sid,
+                        .parameters = {{"token", tokens_.issue(call_sid)}}});
+  // <Connect> returns here when the WebSocket closes; the server then decides how the
+  // call goes on (DESIGN.md §1, fallback).
+  twiml.redirect(base_url + "/phone/stream-ended/" + call_sid, "POST");
+}
+
+void PhoneRoutes::stream_ended(const Request& request, const std::string& call_sid,
+                               Router::Responder respond) {
   auto checked = auth_.check_twilio(request, "/phone/stream-ended");
-  if (auto* refusal = std::get_if<Response>(&checked)) return std::move(*refusal);
-  if (!call::is_valid_call_sid(call_sid)) return missing_call_sid();
+  if (auto* refusal = std::get_if<Response>(&checked)) return respond(std::move(*refusal));
+  const auto& webhook = std::get<WebhookRequest>(checked);
+  if (!call::is_valid_call_sid(call_sid)) return respond(missing_call_sid());
   log::CallScope scope(call_sid);
   const auto record = history_.find(call_sid);
   twilio::TwimlResponse twiml;
   const std::string action = record ? record->end_action : std::string{};
+  // Hybrid mode: the stream closed at the end of a turn; its reply plays here.
+  const std::optional<std::string> handed_over = history_.take_pending_reply(call_sid);
+  if (handed_over && !handed_over->empty()) {
+    twiml.play(webhook.base_url + "/audio/" + *handed_over + ".wav");
+  }
+  if (handed_over && action.empty()) {
+    spdlog::info("Hybrid turn played: reconnecting the stream");
+    connect_stream(twiml, webhook.base_url, call_sid);
+    return respond(twiml_response(twiml.str()));
+  }
   if (action == "hangup") {
     spdlog::info("Stream ended: hanging up as the agent decided");
     twiml.hangup();
-  } else if (action.starts_with("transfer:")) {
+    return respond(twiml_response(twiml.str()));
+  }
+  if (action.starts_with("transfer:")) {
     spdlog::info("Stream ended: transferring the call to {}", action.substr(9));
     twiml.dial(action.substr(9));
-  } else {
-    // The stream closed without the agent ending the call: it failed or never started.
-    // Continuing in recording mode arrives with the fallback stage (issue #5); until then
-    // the caller hears why the call ends instead of silence.
-    spdlog::warn("Stream ended without the agent ending the call; hanging up");
-    twiml.say("Sorry, the connection was lost. Please call again.");
-    twiml.hangup();
+    return respond(twiml_response(twiml.str()));
   }
-  return twiml_response(twiml.str());
+  // The caller is still on the line but the stream is gone: it never started, failed, or
+  // the worker holding it went away. The call goes on in recording mode, with the
+  // conversation so far (DESIGN.md §1, fallback).
+  const char* why = !record || record->stream_sid.empty() ? "the stream never started"
+                    : !record->stream_error.empty()       ? "the stream failed"
+                                                          : "the stream closed";
+  spdlog::warn("Stream ended without the agent ending the call ({}{}{}): continuing in "
+               "recording mode",
+               why, record && !record->stream_error.empty() ? ": " : "",
+               record ? record->stream_error : "");
+  fallbacks_total_.with({!record || record->stream_sid.empty() ? "never_started" : "ended"}).inc();
+  if (!record) {
+    history_.record_incoming({.call_sid = call_sid,
+                              .from = param_or_empty(webhook.params, "From"),
+                              .to = param_or_empty(webhook.params, "To"),
+                              .mode = call::CallMode::kRecording,
+                              .started_at = std::chrono::system_clock::now(),
+                              .updated_at = std::chrono::system_clock::now()});
+  }
+  history_.record_mode(call_sid, call::CallMode::kRecording);
+  const std::string prompt = record && !record->turns.empty()
+                                 ? "Sorry, the line dropped for a moment. Please go on."
+                                 : options_.greeting;
+  speak_then(webhook.base_url, prompt,
+             [base_url = webhook.base_url, call_sid](twilio::TwimlResponse& next) {
+               RecordingRoutes::append_record_turn(next, base_url, call_sid);
+             },
+             std::move(respond));
+}
+
+// Twilio's <Stream statusCallback>: stream-started, stream-stopped, stream-error (with
+// StreamError). An error is kept so that stream-ended can say why it falls back.
+Response PhoneRoutes::stream_status(const Request& request, const std::string& call_sid) {
+  auto checked = auth_.check_twilio(request, "/phone/stream-status");
+  if (auto* refusal = std::get_if<Response>(&checked)) return std::move(*refusal);
+  const auto& webhook = std::get<WebhookRequest>(checked);
+  if (!call::is_valid_call_sid(call_sid)) return missing_call_sid();
+  log::CallScope scope(call_sid);
+  const std::string event = param_or_empty(webhook.params, "StreamEvent");
+  if (event == "stream-error") {
+    const std::string error = param_or_empty(webhook.params, "StreamError");
+    spdlog::warn("Twilio reports a stream error: {}", error.empty() ? "(no reason given)" : error);
+    history_.record_stream_error(call_sid, error.empty() ? "stream-error" : error);
+    stream_errors_total_.inc();
+  } else {
+    spdlog::debug("Stream status: {}", event);
+  }
+  return empty_response(Status::no_content);
 }
 
 Response PhoneRoutes::call_status(const Request& request) {
@@ -349,15 +423,6 @@ Response PhoneRoutes::reply_audio(const std::string& id) {
   response.set(boost::beast::http::field::cache_control, "private, max-age=900");
   response.body().assign(wav.begin(), wav.end());
   return response;
-}
-
-Response PhoneRoutes::not_implemented(const Request& request, std::string_view route,
-                                      std::string_view what, std::string_view arrives_with) {
-  auto checked = auth_.check_twilio(request, route);
-  if (auto* refusal = std::get_if<Response>(&checked)) return std::move(*refusal);
-  return error_response(Status::not_implemented, "not_implemented",
-                        std::string(what) + " is not implemented yet; it arrives with " +
-                            std::string(arrives_with) + ".");
 }
 
 }  // namespace voxgate::net

@@ -10,6 +10,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <functional>
+
 #include <string>
 #include <string_view>
 #include <variant>
@@ -20,6 +22,7 @@
 #include "net/webhook_auth.hpp"
 #include "observe/metrics.hpp"
 #include "twilio/stream_token.hpp"
+#include "twilio/twiml.hpp"
 
 namespace voxgate::net {
 
@@ -51,16 +54,24 @@ class PhoneRoutes {
   std::variant<IncomingCall, Response> accept_incoming(const Request& request,
                                                        std::string_view route,
                                                        call::CallMode mode);
-  Response incoming_call(const Request& request);
+  void incoming_call(const Request& request, Router::Responder respond);
   Response incoming_call_streaming(const Request& request);
   Response call_status(const Request& request);
-  Response stream_ended(const Request& request, const std::string& call_sid);
+  void stream_ended(const Request& request, const std::string& call_sid,
+                    Router::Responder respond);
+  Response stream_status(const Request& request, const std::string& call_sid);
+  // <Connect><Stream> with a fresh token and the stream-status callback, then the
+  // <Redirect> to stream-ended that follows every stream.
+  void connect_stream(twilio::TwimlResponse& twiml, const std::string& base_url,
+                      const std::string& call_sid) const;
+  // Answers with `text` synthesized for <Play> (<Say> if synthesis fails), then the verbs
+  // `finish` adds.
+  void speak_then(const std::string& base_url, std::string text,
+                  std::function<void(twilio::TwimlResponse&)> finish, Router::Responder respond);
   Response upload_chunk(const Request& request, const std::string& call_sid);
   void complete_chunks(const Request& request, const std::string& call_sid,
                        Router::Responder respond);
   Response reply_audio(const std::string& id);
-  Response not_implemented(const Request& request, std::string_view route,
-                           std::string_view what, std::string_view arrives_with);
 
   const PhoneRoutesOptions options_;
   const WebhookAuth& auth_;
@@ -69,6 +80,8 @@ class PhoneRoutes {
   call::CallHistory& history_;
   observe::Family<observe::Counter>& calls_started_total_;
   observe::Family<observe::Counter>& call_status_total_;
+  observe::Family<observe::Counter>& fallbacks_total_;
+  observe::Counter& stream_errors_total_;
 };
 
 }  // namespace voxgate::net

@@ -54,7 +54,8 @@ HttpResult HttpClient::perform(const std::string& url, const std::string* body,
                                const std::vector<std::string>& headers) {
   HttpResult result;
   curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, 10000L);
+  // Twilio waits 15 s for a webhook answer (twilio-protocol.md §2.1): so does this client.
+  curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, 15000L);
   curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, append_body);
   curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &result.body);
   curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, append_header);

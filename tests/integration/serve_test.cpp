@@ -63,7 +63,9 @@ TEST(ServeTest, SeedCurlCommandGetsStreamingTwimlInDevelopmentMode) {
   EXPECT_NE(output.find("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), std::string::npos)
       << output;
   EXPECT_NE(output.find("<Connect><Stream url=\"ws://localhost:" + std::to_string(server.port()) +
-                        "/phone/stream-audio/test123\"><Parameter name=\"token\" value=\""),
+                        "/phone/stream-audio/test123\" statusCallback=\"http://localhost:" +
+                        std::to_string(server.port()) +
+                        "/phone/stream-status/test123\"><Parameter name=\"token\" value=\""),
             std::string::npos)
       << output;
   EXPECT_NE(output.find("/phone/stream-ended/test123</Redirect>"), std::string::npos);

@@ -249,6 +249,7 @@ greeting = "Hi there."
 endpoint_silence_ms = 700
 barge_in_min_speech_ms = 0
 max_call_s = 600
+answer_budget_s = 7
 
 [store]
 redis_url = "unix:///run/redis.sock"
@@ -306,6 +307,7 @@ timeout_s = 13
   EXPECT_EQ(s.call.endpoint_silence_ms, 700);
   EXPECT_EQ(s.call.barge_in_min_speech_ms, 0);
   EXPECT_EQ(s.call.max_call_s, 600);
+  EXPECT_EQ(s.call.answer_budget_s, 7);
   EXPECT_EQ(s.store.redis_url, "unix:///run/redis.sock");
   EXPECT_EQ(s.stt.engine, "openai");
   EXPECT_EQ(s.stt.base_url, "http://whisper.lan:8000/v1");

@@ -90,6 +90,10 @@ struct RecordingOutput : ConversationOutput {
     return {.played = played_before_interrupt};
   }
   void end_call(const agent::Action& action) override { ended = action; }
+  void hand_over_reply(std::vector<std::uint8_t> reply, const agent::Action& action) override {
+    handed_over.emplace_back(reply.size(), action);
+  }
+  std::vector<std::pair<std::size_t, agent::Action>> handed_over;
   std::vector<std::pair<std::string, std::size_t>> plays;
   int interrupts = 0;
   std::chrono::milliseconds played_before_interrupt{0};
@@ -227,6 +231,53 @@ TEST_F(ConversationTest, HangsUpOnlyAfterTheLastWordsHavePlayed) {
   conversation.on_mark_played(output.plays[1].first);
   ASSERT_TRUE(output.ended.has_value());
   EXPECT_EQ(output.ended->kind, agent::ActionKind::kHangup);
+}
+
+// Hybrid mode: the greeting streams, but each reply is handed over whole for TwiML to play
+// between two streams; the next stream resumes the history without greeting again.
+class HybridConversationTest : public ConversationTest {
+ protected:
+  HybridConversationTest()
+      : hybrid({&vad, &stt, &tts, &agent}, {.hybrid = true}, io.get_executor(),
+               {.call_sid = "CA1"}, output, metrics) {}
+  void frames(bool loud, int ms) {
+    const std::vector<std::int16_t> frame(160, loud ? 5000 : 0);
+    for (int t = 0; t < ms; t += 20) {
+      now += 20ms;
+      hybrid.on_audio(frame, now);
+      io.poll();
+    }
+  }
+  Conversation hybrid;
+};
+
+TEST_F(HybridConversationTest, RepliesAreHandedOverWhole) {
+  hybrid.start(now);
+  settle();
+  ASSERT_EQ(output.plays.size(), 1u);  // the greeting streams
+  hybrid.on_mark_played(output.plays[0].first);
+  stt.transcripts = {"what are your opening hours"};
+  frames(true, 600);
+  frames(false, 700);
+  settle();
+  EXPECT_EQ(output.plays.size(), 1u);  // the reply did not stream
+  ASSERT_EQ(output.handed_over.size(), 1u);
+  EXPECT_GT(output.handed_over[0].first, 0u);
+  EXPECT_EQ(output.handed_over[0].second.kind, agent::ActionKind::kNone);
+  EXPECT_EQ(hybrid.history().size(), 1u);
+}
+
+TEST_F(HybridConversationTest, ANewStreamResumesWithoutGreeting) {
+  hybrid.start(now, {{"hello", "Hello there", "Hello there"}});
+  settle();
+  EXPECT_TRUE(output.plays.empty());
+  stt.transcripts = {"okay goodbye"};
+  frames(true, 400);
+  frames(false, 600);
+  settle();
+  ASSERT_EQ(output.handed_over.size(), 1u);
+  EXPECT_EQ(output.handed_over[0].second.kind, agent::ActionKind::kHangup);
+  EXPECT_EQ(hybrid.history().size(), 2u);
 }
 
 }  // namespace

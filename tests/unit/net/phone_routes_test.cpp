@@ -7,6 +7,9 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <optional>
+
 #include "net/service_routes.hpp"
 #include "twilio/signature.hpp"
 #include "twilio/stream_token.hpp"
@@ -50,6 +53,18 @@ struct Server {
     phone.register_routes(router);
     service.register_routes(router);
   }
+  // Routes may answer later (speech is synthesized for <Play>): runs the executor until
+  // they do.
+  Response handle(const Request& request) {
+    std::optional<Response> response;
+    router.handle_async(request, [&](Response answer) { response = std::move(answer); });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!response && std::chrono::steady_clock::now() < deadline) {
+      io.restart();
+      io.run_for(std::chrono::milliseconds(5));
+    }
+    return response.value_or(Response{Status::gateway_timeout, 11});
+  }
   std::string public_base_url;
   boost::asio::io_context io;
   observe::Registry metrics;
@@ -65,12 +80,13 @@ struct Server {
 TEST(PhoneRoutesTest, DevelopmentStreamingAnswerUsesHostHeaderAndWs) {
   Server server({});
   const Response response =
-      server.router.handle(post_form("/phone/incoming-call-streaming", kSeedBody));
+      server.handle(post_form("/phone/incoming-call-streaming", kSeedBody));
   ASSERT_EQ(response.result(), Status::ok) << response.body();
   EXPECT_EQ(response[http::field::content_type], "text/xml; charset=utf-8");
   const std::string token = twilio::StreamTokenIssuer("stream-secret").issue("test123");
   EXPECT_NE(response.body().find("<Connect><Stream url=\"ws://localhost:5001/phone/stream-audio/"
-                                 "test123\"><Parameter name=\"token\" value=\"" +
+                                 "test123\" statusCallback=\"http://localhost:5001/phone/"
+                                 "stream-status/test123\"><Parameter name=\"token\" value=\"" +
                                  token + "\"/></Stream></Connect>"),
             std::string::npos)
       << response.body();
@@ -86,13 +102,13 @@ TEST(PhoneRoutesTest, DevelopmentStreamingAnswerUsesHostHeaderAndWs) {
 
 TEST(PhoneRoutesTest, HybridModeFromQuery) {
   Server server({});
-  server.router.handle(post_form("/phone/incoming-call-streaming?mode=hybrid", kSeedBody));
+  server.handle(post_form("/phone/incoming-call-streaming?mode=hybrid", kSeedBody));
   EXPECT_EQ(server.history.find("test123")->mode, call::CallMode::kHybrid);
 }
 
 TEST(PhoneRoutesTest, RecordingAnswerGreetsRecordsAndRedirects) {
   Server server({});
-  const Response response = server.router.handle(post_form("/phone/incoming-call", kSeedBody));
+  const Response response = server.handle(post_form("/phone/incoming-call", kSeedBody));
   ASSERT_EQ(response.result(), Status::ok);
   const std::string& xml = response.body();
   EXPECT_NE(xml.find("<Say>Hi &lt;there&gt; &amp; welcome</Say>"), std::string::npos) << xml;
@@ -112,7 +128,7 @@ TEST(PhoneRoutesTest, ProductionUsesPublicBaseUrlAndWss) {
   Server server({.public_base_url = kBase, .auth_token = kToken});
   Request request = post_form("/phone/incoming-call-streaming", kSeedBody, "internal:8080");
   sign(request, std::string(kBase) + "/phone/incoming-call-streaming", kSeedParams);
-  const Response response = server.router.handle(request);
+  const Response response = server.handle(request);
   ASSERT_EQ(response.result(), Status::ok) << response.body();
   EXPECT_NE(response.body().find("url=\"wss://voice.example.com/phone/stream-audio/test123\""),
             std::string::npos);
@@ -124,7 +140,7 @@ TEST(PhoneRoutesTest, SignatureOverQueryStringIsAccepted) {
   Server server({.public_base_url = kBase, .auth_token = kToken});
   Request request = post_form("/phone/incoming-call-streaming?mode=hybrid", kSeedBody);
   sign(request, std::string(kBase) + "/phone/incoming-call-streaming?mode=hybrid", kSeedParams);
-  EXPECT_EQ(server.router.handle(request).result(), Status::ok);
+  EXPECT_EQ(server.handle(request).result(), Status::ok);
 }
 
 TEST(PhoneRoutesTest, MissingForgedOrForeignSignaturesAre403AndRecordNothing) {
@@ -132,24 +148,24 @@ TEST(PhoneRoutesTest, MissingForgedOrForeignSignaturesAre403AndRecordNothing) {
   const std::string url = std::string(kBase) + "/phone/incoming-call";
 
   Request unsigned_request = post_form("/phone/incoming-call", kSeedBody);
-  Response response = server.router.handle(unsigned_request);
+  Response response = server.handle(unsigned_request);
   EXPECT_EQ(response.result(), Status::forbidden);
   EXPECT_NE(response.body().find("missing_signature"), std::string::npos);
 
   Request other_token = post_form("/phone/incoming-call", kSeedBody);
   sign(other_token, url, kSeedParams, "another-token");
-  EXPECT_EQ(server.router.handle(other_token).result(), Status::forbidden);
+  EXPECT_EQ(server.handle(other_token).result(), Status::forbidden);
 
   Request tampered = post_form("/phone/incoming-call",
                                "CallSid=test123&From=%2B1999&To=%2B0987654321");
   sign(tampered, url, kSeedParams);
-  response = server.router.handle(tampered);
+  response = server.handle(tampered);
   EXPECT_EQ(response.result(), Status::forbidden);
   EXPECT_NE(response.body().find("bad_signature"), std::string::npos);
 
   Request other_route = post_form("/phone/incoming-call-streaming", kSeedBody);
   sign(other_route, url, kSeedParams);
-  EXPECT_EQ(server.router.handle(other_route).result(), Status::forbidden);
+  EXPECT_EQ(server.handle(other_route).result(), Status::forbidden);
 
   EXPECT_FALSE(server.history.find("test123").has_value());
   EXPECT_NE(server.metrics.render().find(
@@ -160,7 +176,7 @@ TEST(PhoneRoutesTest, MissingForgedOrForeignSignaturesAre403AndRecordNothing) {
 
 TEST(PhoneRoutesTest, BadInputGetsJsonErrors) {
   Server server({});
-  auto status_of = [&](Request request) { return server.router.handle(request).result(); };
+  auto status_of = [&](Request request) { return server.handle(request).result(); };
   EXPECT_EQ(status_of(post_form("/phone/incoming-call", "From=%2B1")), Status::bad_request);
   EXPECT_EQ(status_of(post_form("/phone/incoming-call", "CallSid=CA%ZZ")), Status::bad_request);
   EXPECT_EQ(status_of(post_form("/phone/incoming-call", "CallSid=%3Cscript%3E")),
@@ -182,61 +198,73 @@ TEST(PhoneRoutesTest, BadInputGetsJsonErrors) {
 
 TEST(PhoneRoutesTest, StatusCallbackEndsTheCall) {
   Server server({});
-  server.router.handle(post_form("/phone/incoming-call-streaming", kSeedBody));
+  server.handle(post_form("/phone/incoming-call-streaming", kSeedBody));
   EXPECT_EQ(server.history.active_count(), 1u);
-  const Response response = server.router.handle(
+  const Response response = server.handle(
       post_form("/phone/call-status", "CallSid=test123&CallStatus=completed&CallDuration=42"));
   EXPECT_EQ(response.result(), Status::no_content);
   EXPECT_TRUE(response.body().empty());
   EXPECT_EQ(server.history.active_count(), 0u);
   EXPECT_EQ(server.history.find("test123")->status, "completed");
-  EXPECT_EQ(server.router.handle(post_form("/phone/call-status", "CallSid=test123")).result(),
+  EXPECT_EQ(server.handle(post_form("/phone/call-status", "CallSid=test123")).result(),
             Status::bad_request);
 }
 
-TEST(PhoneRoutesTest, LaterStagesAnswer501AfterCheckingTheirCaller) {
-  Server dev({});
-  for (const char* target : {"/phone/process-voice/test123"}) {
-    const Response response = dev.router.handle(post_form(target, kSeedBody));
-    EXPECT_EQ(response.result(), Status::not_implemented) << target;
-    EXPECT_NE(response.body().find("\"error\":\"not_implemented\""), std::string::npos);
-  }
+TEST(PhoneRoutesTest, StreamStatusKeepsStreamErrors) {
+  Server server({});
+  server.handle(post_form("/phone/incoming-call-streaming", kSeedBody));
+  const Response response = server.handle(post_form(
+      "/phone/stream-status/test123",
+      "CallSid=test123&StreamSid=MZ1&StreamEvent=stream-error&StreamError=Connection%20failed"));
+  EXPECT_EQ(response.result(), Status::no_content);
+  EXPECT_EQ(server.history.find("test123")->stream_error, "Connection failed");
+  EXPECT_NE(server.metrics.render().find("voxgate_stream_errors_total 1"), std::string::npos);
   Server production({.public_base_url = kBase, .auth_token = kToken});
-  EXPECT_EQ(production.router.handle(post_form("/phone/process-voice/test123", kSeedBody)).result(),
+  EXPECT_EQ(production.handle(post_form("/phone/stream-status/test123", kSeedBody)).result(),
             Status::forbidden);
 }
 
 TEST(PhoneRoutesTest, StreamEndedFollowsTheAgentsDecision) {
   Server server({});
-  server.router.handle(post_form("/phone/incoming-call-streaming", kSeedBody));
+  server.handle(post_form("/phone/incoming-call-streaming", kSeedBody));
   server.history.record_end_action("test123", "hangup");
-  Response response = server.router.handle(post_form("/phone/stream-ended/test123", kSeedBody));
+  Response response = server.handle(post_form("/phone/stream-ended/test123", kSeedBody));
   EXPECT_NE(response.body().find("<Hangup/>"), std::string::npos) << response.body();
   server.history.record_end_action("test123", "transfer:+14155550100");
-  response = server.router.handle(post_form("/phone/stream-ended/test123", kSeedBody));
+  response = server.handle(post_form("/phone/stream-ended/test123", kSeedBody));
   EXPECT_NE(response.body().find("<Dial>+14155550100</Dial>"), std::string::npos)
       << response.body();
+  // Without the agent's decision the call goes on in recording mode, history intact.
   server.history.record_end_action("test123", "");
-  response = server.router.handle(post_form("/phone/stream-ended/test123", kSeedBody));
-  EXPECT_NE(response.body().find("<Say>"), std::string::npos);
-  EXPECT_NE(response.body().find("<Hangup/>"), std::string::npos);
+  server.history.record_turns("test123", {{"hello", "Hi there.", "Hi there."}});
+  response = server.handle(post_form("/phone/stream-ended/test123", kSeedBody));
+  EXPECT_NE(response.body().find("<Record action=\"http://localhost:5001/phone/process-voice/"
+                                 "test123\""),
+            std::string::npos)
+      << response.body();
+  EXPECT_EQ(response.body().find("<Hangup/>"), std::string::npos);
+  EXPECT_EQ(server.history.find("test123")->mode, call::CallMode::kRecording);
+  EXPECT_EQ(server.history.find("test123")->turns.size(), 1u);
+  // A stream that never connected (no call record here) goes the same way.
+  response = server.handle(post_form("/phone/stream-ended/CAnever", "CallSid=CAnever"));
+  EXPECT_NE(response.body().find("process-voice/CAnever"), std::string::npos) << response.body();
   Server production({.public_base_url = kBase, .auth_token = kToken});
-  EXPECT_EQ(production.router.handle(post_form("/phone/stream-ended/test123", kSeedBody)).result(),
+  EXPECT_EQ(production.handle(post_form("/phone/stream-ended/test123", kSeedBody)).result(),
             Status::forbidden);
 }
 
 TEST(PhoneRoutesTest, PlainGetOfTheStreamUrlAsksForAnUpgrade) {
   Server server({});
   const Response response =
-      server.router.handle(Request{Method::get, "/phone/stream-audio/test123", 11});
+      server.handle(Request{Method::get, "/phone/stream-audio/test123", 11});
   EXPECT_EQ(response.result(), Status::upgrade_required);
   EXPECT_EQ(response[http::field::upgrade], "websocket");
 }
 
 TEST(ServiceRoutesTest, HealthzReportsActiveCallsAndDraining) {
   Server server({});
-  server.router.handle(post_form("/phone/incoming-call", kSeedBody));
-  Response response = server.router.handle(Request{Method::get, "/healthz", 11});
+  server.handle(post_form("/phone/incoming-call", kSeedBody));
+  Response response = server.handle(Request{Method::get, "/healthz", 11});
   ASSERT_EQ(response.result(), Status::ok);
   auto body = boost::json::parse(response.body()).as_object();
   EXPECT_EQ(body.at("status").as_string(), "ok");
@@ -245,14 +273,14 @@ TEST(ServiceRoutesTest, HealthzReportsActiveCallsAndDraining) {
   EXPECT_TRUE(body.contains("version"));
   EXPECT_TRUE(body.contains("uptime_s"));
   server.service.set_draining(true);
-  response = server.router.handle(Request{Method::get, "/healthz", 11});
+  response = server.handle(Request{Method::get, "/healthz", 11});
   EXPECT_EQ(response.result(), Status::service_unavailable);
 }
 
 TEST(ServiceRoutesTest, MetricsAreServedAsPrometheusText) {
   Server server({});
-  server.router.handle(post_form("/phone/incoming-call", kSeedBody));
-  const Response response = server.router.handle(Request{Method::get, "/metrics", 11});
+  server.handle(post_form("/phone/incoming-call", kSeedBody));
+  const Response response = server.handle(Request{Method::get, "/metrics", 11});
   EXPECT_EQ(response[http::field::content_type], observe::kPrometheusContentType);
   EXPECT_NE(response.body().find("voxgate_active_calls 1"), std::string::npos);
   EXPECT_NE(response.body().find("voxgate_calls_started_total{mode=\"recording\"} 1"),
@@ -262,13 +290,13 @@ TEST(ServiceRoutesTest, MetricsAreServedAsPrometheusText) {
 
 TEST(ServiceRoutesTest, CallsNeedTheAdminTokenWhenConfigured) {
   Server open_server({});
-  open_server.router.handle(post_form("/phone/incoming-call", kSeedBody));
-  Response response = open_server.router.handle(Request{Method::get, "/calls", 11});
+  open_server.handle(post_form("/phone/incoming-call", kSeedBody));
+  Response response = open_server.handle(Request{Method::get, "/calls", 11});
   ASSERT_EQ(response.result(), Status::ok);
   EXPECT_EQ(boost::json::parse(response.body()).at("calls").as_array().size(), 1u);
-  EXPECT_EQ(open_server.router.handle(Request{Method::get, "/calls/test123", 11}).result(),
+  EXPECT_EQ(open_server.handle(Request{Method::get, "/calls/test123", 11}).result(),
             Status::ok);
-  EXPECT_EQ(open_server.router.handle(Request{Method::get, "/calls/nope", 11}).result(),
+  EXPECT_EQ(open_server.handle(Request{Method::get, "/calls/nope", 11}).result(),
             Status::not_found);
 
   Server guarded({.admin_token = "admin-secret"});
