@@ -532,6 +532,105 @@ TEST(ServeTest, ConversationWithOpenAiCompatibleEngines) {
   std::filesystem::remove(config);
 }
 
+// Hybrid mode: each turn is its own stream. The caller asks, the server closes the stream,
+// stream-ended plays the reply and reconnects; the second stream picks up the history and
+// the goodbye ends the call. Prints the server's share of the reconnect gap.
+TEST(ServeTest, HybridModeTurnByTurn) {
+  const std::string config = std::filesystem::temp_directory_path() / "voxgate-hybrid.toml";
+  std::ofstream(config) << "[call]\nmode = \"hybrid\"\n[agent]\nscript = \"" << VOXGATE_SOURCE_DIR
+                        << "/config/front-desk.toml\"\n";
+  ServerProcess server({"--config", config});
+  HttpClient client;
+  std::optional<StreamScript> answered = answer_streaming_call(server, client, "CAhybrid");
+  ASSERT_TRUE(answered);
+  const auto silence = [](int ms) { return std::vector<std::uint8_t>(ms * 8, 0xFF); };
+  StreamScript first = *answered;
+  first.caller_audio = silence(4000);  // the greeting plays over the stream
+  const auto hours = read_bytes(std::string(VOXGATE_SPEECH_SET_DIR) + "/02-rms.ul");
+  first.caller_audio.insert(first.caller_audio.end(), hours.begin(), hours.end());
+  const auto tail = silence(6000);
+  first.caller_audio.insert(first.caller_audio.end(), tail.begin(), tail.end());
+  const StreamReport one = run_stream_blocking(first);
+  EXPECT_EQ(one.close_reason, "turn handed to TwiML") << server.stderr_text();
+  EXPECT_GT(one.media_frames_received, 50u);  // the greeting, streamed
+
+  const auto asked = std::chrono::steady_clock::now();
+  const HttpResult ended = client.post(server.base_url() + "/phone/stream-ended/CAhybrid",
+                                       "CallSid=CAhybrid");
+  const double ended_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - asked).count();
+  std::smatch play;
+  ASSERT_TRUE(std::regex_search(ended.body, play, std::regex("<Play>http://[^<]+(/audio/[0-9a-f]+\\.wav)</Play>")))
+      << ended.body;
+  std::smatch token;
+  ASSERT_TRUE(std::regex_search(ended.body, token,
+                                std::regex(R"re(<Parameter name="token" value="([^"]+)"/>)re")))
+      << ended.body;
+  EXPECT_LT(ended.body.find("<Play>"), ended.body.find("<Connect>"));
+  const auto fetched = std::chrono::steady_clock::now();
+  const HttpResult reply = client.get(server.base_url() + play[1].str());
+  const double fetch_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - fetched).count();
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_GT(reply.body.size(), 8000u);  // seconds of speech
+
+  StreamScript second = first;
+  second.custom_parameters = {{"token", token[1]}};
+  const auto goodbye = read_bytes(std::string(VOXGATE_SPEECH_SET_DIR) + "/32-rms.ul");
+  second.caller_audio = silence(300);  // no greeting this time: the caller goes on at once
+  second.caller_audio.insert(second.caller_audio.end(), goodbye.begin(), goodbye.end());
+  second.caller_audio.insert(second.caller_audio.end(), tail.begin(), tail.end());
+  const StreamReport two = run_stream_blocking(second);
+  EXPECT_EQ(two.close_reason, "turn handed to TwiML");
+  EXPECT_EQ(two.media_frames_received, 0u);  // no second greeting
+  const HttpResult last = client.post(server.base_url() + "/phone/stream-ended/CAhybrid",
+                                      "CallSid=CAhybrid");
+  EXPECT_NE(last.body.find("<Play>"), std::string::npos) << last.body;
+  EXPECT_NE(last.body.find("<Hangup/>"), std::string::npos) << last.body;
+  EXPECT_EQ(last.body.find("<Connect>"), std::string::npos);
+
+  const auto call = boost::json::parse(client.get(server.base_url() + "/calls/CAhybrid").body);
+  ASSERT_EQ(call.at("turns").as_array().size(), 2u) << boost::json::serialize(call);
+  // From the caller's last word to the stream's close: endpointing, STT, the agent and the
+  // whole reply's synthesis (full duplex starts playing after the first sentence).
+  const double speech_end_ms = 4000.0 + static_cast<double>(hours.size()) / 8;
+  std::printf("hybrid turn, server side: last caller frame -> stream closed %.0f ms; "
+              "stream-ended answered in %.1f ms; reply WAV served in %.1f ms\n",
+              static_cast<double>(one.duration.count()) - speech_end_ms, ended_ms, fetch_ms);
+  std::filesystem::remove(config);
+}
+
+// A streaming call whose connection drops in the middle of a turn goes on in recording
+// mode with the conversation so far.
+TEST(ServeTest, StreamDroppedMidCallFallsBackToRecordingWithItsHistory) {
+  const std::string config = std::filesystem::temp_directory_path() / "voxgate-drop.toml";
+  std::ofstream(config) << "[agent]\nscript = \"" << VOXGATE_SOURCE_DIR
+                        << "/config/front-desk.toml\"\n";
+  ServerProcess server({"--config", config});
+  HttpClient client;
+  std::optional<StreamScript> answered = answer_streaming_call(server, client, "CAdrop");
+  ASSERT_TRUE(answered);
+  StreamScript script = *answered;
+  script.caller_audio.assign(8 * 3000, 0xFF);
+  const auto hours = read_bytes(std::string(VOXGATE_SPEECH_SET_DIR) + "/02-rms.ul");
+  script.caller_audio.insert(script.caller_audio.end(), hours.begin(), hours.end());
+  script.caller_audio.insert(script.caller_audio.end(), 8 * 2500, 0xFF);  // the answer starts
+  script.send_stop = false;  // then the network drops
+  const StreamReport report = run_stream_blocking(script);
+  EXPECT_TRUE(report.connected);
+  const HttpResult ended =
+      client.post(server.base_url() + "/phone/stream-ended/CAdrop", "CallSid=CAdrop");
+  EXPECT_NE(ended.body.find("<Record action=\"http://127.0.0.1:" + std::to_string(server.port()) +
+                            "/phone/process-voice/CAdrop\""),
+            std::string::npos)
+      << ended.body;
+  EXPECT_NE(ended.body.find("<Play>"), std::string::npos);  // "the line dropped, go on"
+  const auto call = boost::json::parse(client.get(server.base_url() + "/calls/CAdrop").body);
+  EXPECT_EQ(call.at("mode"), "recording");
+  ASSERT_EQ(call.at("turns").as_array().size(), 1u) << boost::json::serialize(call);
+  std::filesystem::remove(config);
+}
+
 // A webhook agent that fails: the caller hears an apology, not silence, and the failure is
 // counted by stage, engine and reason.
 TEST(ServeTest, FailingWebhookAgentApologizes) {
