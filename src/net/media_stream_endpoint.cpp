@@ -90,7 +90,8 @@ class MediaStreamConnection final : public std::enable_shared_from_this<MediaStr
       : shared_(std::move(shared)),
         call_sid_(std::move(call_sid)),
         ws_(rebind_to_strand(stream)),
-        pacer_timer_(ws_.get_executor()) {}
+        pacer_timer_(ws_.get_executor()),
+        start_timer_(ws_.get_executor()) {}
 
   void start(Request request) {
     ws_.set_option(websocket::stream_base::timeout{
@@ -205,6 +206,16 @@ class MediaStreamConnection final : public std::enable_shared_from_this<MediaStr
                                  .executor = ws_.get_executor()},
         *this, shared_->history, shared_->metrics, call::Clock::now());
     spdlog::info("Media stream connected");
+    start_timer_.expires_after(shared_->options.start_timeout);
+    start_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || !self->session_ || self->close_requested_) return;
+      if (self->session_->state() != call::CallSession::State::kAwaitingStart) return;
+      log::CallScope scope(self->call_sid_);
+      spdlog::warn("No start message within {} ms: closing the stream",
+                   self->shared_->options.start_timeout.count());
+      self->shared_->metrics.streams_refused_total.with({"no_start"}).inc();
+      self->close(call::kClosePolicyViolation, "no start message");
+    });
     read_next();
   }
 
@@ -288,6 +299,7 @@ class MediaStreamConnection final : public std::enable_shared_from_this<MediaStr
     if (finished_) return;
     finished_ = true;
     pacer_timer_.cancel();
+    start_timer_.cancel();
     if (session_) {
       if (ec != websocket::error::closed && ec != asio::error::operation_aborted) {
         log::CallScope scope(call_sid_);
@@ -304,6 +316,7 @@ class MediaStreamConnection final : public std::enable_shared_from_this<MediaStr
   websocket::stream<Socket> ws_;
   beast::flat_buffer buffer_;
   Timer pacer_timer_;
+  Timer start_timer_;
   call::Clock::time_point timer_due_ = call::Clock::time_point::max();
   bool timer_armed_ = false;
   std::deque<std::string> outbox_;

@@ -30,6 +30,9 @@ struct MediaStreamOptions {
   std::string auth_token;       // "" = development mode: no signature, token optional
   std::size_t inbound_buffer_bytes = 60 * 8000;
   std::chrono::seconds idle_timeout{30};      // no message from Twilio for this long: close
+  // No `start` this long after the upgrade: close, so Twilio's <Redirect> lets stream-ended
+  // carry the call on in recording mode.
+  std::chrono::milliseconds start_timeout{5000};
   std::size_t max_message_bytes = 64 * 1024;  // a media message is ~300 bytes
   std::size_t max_queued_messages = 1024;     // outbound backlog before the stream is closed
   // The turn loop of every stream; without engines a stream only carries audio.

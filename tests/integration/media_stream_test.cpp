@@ -149,6 +149,23 @@ TEST(MediaStreamTest, AbruptDisconnectTearsTheSessionDown) {
   }));
 }
 
+// A stream that never says `start` is closed, so the call can fall back to recording.
+TEST(MediaStreamTest, NoStartMessageClosesTheStreamAfterTheTimeout) {
+  InProcessServer server(/*production=*/false);
+  StreamScript script = server.script_for("CAsilent");
+  script.send_start = false;
+  script.linger = 8000ms;
+  const auto started = std::chrono::steady_clock::now();
+  const StreamReport report = run_stream_blocking(script);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(report.close_code, 1008) << report.error;
+  EXPECT_EQ(report.close_reason, "no start message");
+  EXPECT_GE(waited, 4900ms);
+  EXPECT_LT(waited, 7000ms);
+  EXPECT_NE(server.metrics.render().find("voxgate_streams_refused_total{reason=\"no_start\"} 1"),
+            std::string::npos);
+}
+
 TEST(MediaStreamTest, FiftyConcurrentStreamsAllComplete) {
   InProcessServer server(/*production=*/true);
   constexpr int kStreams = 50;
