@@ -167,6 +167,20 @@ TEST(Wav, ReadsEightBitPcmWrittenByLibsndfile) {
   EXPECT_EQ(result.audio->pcm, pcm);
 }
 
+// Twilio serves recordings as MP3 too (RecordingUrl + ".mp3", twilio-protocol.md §5); Debian's
+// libsndfile reads MPEG layer III through libmpg123.
+TEST(Wav, ReadsMp3) {
+  const auto pcm = sine(440, 22050, 22050, 8000);  // 1 s
+  const std::vector<std::uint8_t> mp3 =
+      libsndfile_file(pcm, 22050, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III);
+  ASSERT_GT(mp3.size(), 1000u);
+  const DecodeResult result = decode_audio(mp3);
+  ASSERT_TRUE(result.audio.has_value()) << result.message;
+  EXPECT_EQ(result.audio->rate_hz, 22050);
+  EXPECT_NEAR(result.audio->duration_s, 1.0, 0.1);  // encoder delay and padding
+  EXPECT_NEAR(static_cast<double>(to_call_format(*result.audio).size()), 8000.0, 800.0);
+}
+
 TEST(Wav, ReadsMulawWavWrittenByLibsndfile) {
   const std::vector<std::uint8_t> codes = all_codes(4);
   std::vector<std::int16_t> pcm;
