@@ -33,6 +33,7 @@ void CallHistory::record_incoming(CallRecord record) {
   if (inserted) {
     if (!record.ended()) ++active_;
     note_if_ended(it->second);
+    if (++inserts_since_sweep_ >= kSweepEvery) sweep_abandoned(record.started_at);
     return;
   }
   CallRecord& existing = it->second;
@@ -70,6 +71,19 @@ bool CallHistory::update_status(std::string_view call_sid, std::string_view stat
     note_if_ended(record);
   }
   return known;
+}
+
+// A call whose final status callback never came (no StatusCallback configured, or it was
+// lost) would stay "live" for ever. Twilio ends every call within 24 hours, so one older than
+// kAbandonedAfter is over whatever we were told: mark it so, and it ages out like the rest.
+void CallHistory::sweep_abandoned(TimePoint now) {
+  inserts_since_sweep_ = 0;
+  for (auto& [sid, record] : calls_) {
+    if (record.ended() || now - record.started_at < kAbandonedAfter) continue;
+    record.status = "completed";
+    --active_;
+    note_if_ended(record);
+  }
 }
 
 void CallHistory::note_if_ended(const CallRecord& record) {

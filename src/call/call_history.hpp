@@ -66,7 +66,7 @@ bool is_terminal_status(std::string_view status);
 
 // Thread-safe: every method may be called from any thread. Ended calls are kept for
 // /calls until `max_ended_kept` of them accumulate; the oldest ended ones go first.
-// Live calls are never evicted.
+// Live calls are evicted only once they are older than any Twilio call can be (25 h).
 class CallHistory {
  public:
   explicit CallHistory(std::size_t max_ended_kept = 10000);
@@ -102,12 +102,17 @@ class CallHistory {
 
  private:
   void note_if_ended(const CallRecord& record);
+  void sweep_abandoned(TimePoint now);
+
+  static constexpr std::chrono::hours kAbandonedAfter{25};
+  static constexpr std::size_t kSweepEvery = 1000;  // new calls between sweeps
 
   const std::size_t max_ended_kept_;
   mutable std::mutex mutex_;
   std::map<std::string, CallRecord, std::less<>> calls_;
   std::deque<std::string> ended_order_;  // sids of ended calls, oldest first
   std::size_t active_ = 0;
+  std::size_t inserts_since_sweep_ = 0;
 };
 
 }  // namespace voxgate::call

@@ -54,6 +54,21 @@ TEST(CallHistoryTest, RetriedWebhookKeepsStartAndCannotReviveEndedCall) {
   EXPECT_EQ(history.active_count(), 0u);
 }
 
+// A call that never got its final status callback stops counting as live once it is older
+// than any Twilio call can be.
+TEST(CallHistoryTest, CallsOlderThanAnyTwilioCallStopBeingLive) {
+  CallHistory history;
+  history.record_incoming(incoming("CAold", 0));
+  EXPECT_EQ(history.active_count(), 1u);
+  const int hour_s = 3600;
+  for (int i = 0; i < 1000; ++i) {
+    history.record_incoming(incoming("CAnew" + std::to_string(i), 26 * hour_s));
+  }
+  EXPECT_EQ(history.active_count(), 1000u);
+  EXPECT_TRUE(history.find("CAold")->ended());
+  EXPECT_FALSE(history.find("CAnew1")->ended());
+}
+
 TEST(CallHistoryTest, UnknownCallStatusIsRecordedAndReported) {
   CallHistory history;
   EXPECT_FALSE(history.update_status("CAelsewhere", "in-progress", at(2)));
