@@ -217,10 +217,14 @@ void AIVoiceIntegration::synthesize_async(std::string text, std::string base_url
         } else if (!synthesis->mulaw.empty()) {
           url = base + "/audio/" + replies_.put(std::move(synthesis->mulaw)) + ".wav";
         }
-        // The job's handle holds this callback: release it after this callback returns.
-        boost::asio::post(strand, [synthesis, url = std::move(url)] {
+        // The engine's thread may hold this callback, and with it `synthesis`, a while
+        // longer: `done` (which may hold an HTTP connection) must not go with it there. It is
+        // called, and destroyed, on the strand; the job's handle is released there too.
+        auto done = std::move(synthesis->done);
+        synthesis->done = nullptr;
+        boost::asio::post(strand, [synthesis, url = std::move(url), done = std::move(done)] {
           synthesis->job.reset();
-          synthesis->done(url);
+          done(url);
         });
       });
 }

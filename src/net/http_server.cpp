@@ -149,16 +149,26 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     // A route may answer later (speech processing); the answer comes back to this strand.
     // Until it does, the io_context has work: a draining server must not stop under an
-    // answer that engine threads are still making.
-    server_->router.handle_async(
-        parser_->get(), [self = shared_from_this(),
-                         work = asio::make_work_guard(stream_.get_executor())](Response response) {
-          asio::post(self->stream_.get_executor(),
-                     [self, response = std::move(response)]() mutable {
-                       if (self->stopping_) response.keep_alive(false);
-                       self->send(std::move(response), /*linger=*/false);
-                     });
-        });
+    // answer that engine threads are still making. The responder may be destroyed on such a
+    // thread, late: answering moves the connection and the work out of it, so only an
+    // empty shell goes there.
+    struct Pending {
+      std::shared_ptr<HttpSession> self;
+      std::optional<asio::executor_work_guard<asio::any_io_executor>> work;
+    };
+    auto pending = std::make_shared<Pending>(
+        Pending{shared_from_this(), asio::make_work_guard(asio::any_io_executor(stream_.get_executor()))});
+    server_->router.handle_async(parser_->get(), [pending](Response response) {
+      std::shared_ptr<HttpSession> self = std::move(pending->self);
+      if (!self) return;  // answered already
+      auto work = std::move(pending->work);
+      pending->work.reset();
+      asio::post(self->stream_.get_executor(),
+                 [self, work = std::move(work), response = std::move(response)]() mutable {
+                   if (self->stopping_) response.keep_alive(false);
+                   self->send(std::move(response), /*linger=*/false);
+                 });
+    });
   }
 
   void on_read_error(beast::error_code ec) {
