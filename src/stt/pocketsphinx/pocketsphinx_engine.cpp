@@ -1,6 +1,8 @@
 // pocketsphinx backend (see pocketsphinx_engine.hpp): model copy, decoder pool, streams.
 #include "stt/pocketsphinx/pocketsphinx_engine.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <pocketsphinx.h>
 #include <sphinxbase/cmn.h>
 #include <sphinxbase/err.h>
@@ -343,18 +345,31 @@ struct PocketsphinxEngine::Core {
       }
     }
     std::call_once(context.prepare_once, [&] { prepare(context); });
-    if (context.jsgf_path.empty()) return nullptr;
+    if (context.jsgf_path.empty()) {
+      return grammar_unavailable(
+          "no phrase of the context is in the dictionary, or the cache dir is not writable");
+    }
     silence_sphinx_logging();
     auto decoder = std::make_unique<Decoder>();
     decoder->config = cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", model_copy_dir.c_str(), "-dict",
                                   context.dict_path.c_str(), "-jsgf", context.jsgf_path.c_str(),
                                   "-fwdflat", "no", "-bestpath", "no", nullptr);
-    if (decoder->config == nullptr) return nullptr;
+    if (decoder->config == nullptr) return grammar_unavailable("its configuration was refused");
     decoder->ps = ps_init(decoder->config);
-    if (decoder->ps == nullptr) return nullptr;
+    if (decoder->ps == nullptr) return grammar_unavailable("ps_init failed on the grammar");
     std::lock_guard lock(mutex);
     ++stats.grammar_decoders_created;
     return decoder;
+  }
+
+  // A degraded path (HOUSE-STYLE.md): the utterance is recognized by the open LM alone;
+  // said once per engine, counted every time.
+  std::unique_ptr<Decoder> grammar_unavailable(const char* why) {
+    std::lock_guard lock(mutex);
+    if (stats.grammar_unavailable++ == 0) {
+      spdlog::warn("pocketsphinx: no context grammar decoder ({}); using the open model only", why);
+    }
+    return nullptr;
   }
 
   void release_grammar(GrammarContext& context, std::unique_ptr<Decoder> decoder) {

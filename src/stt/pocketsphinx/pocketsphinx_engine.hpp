@@ -133,6 +133,7 @@ struct PocketsphinxStats {
   int grammar_decoders_created = 0;       // context grammar decoders, over all contexts
   std::uint64_t grammar_accepted = 0;     // utterances answered with the grammar's phrase
   std::uint64_t grammar_rejected = 0;     // grammar phrase not supported: open hypothesis kept
+  std::uint64_t grammar_unavailable = 0;  // no grammar decoder could be made: open LM alone
   double last_decoder_create_ms = 0;      // wall time of the latest ps_init
 };
 
