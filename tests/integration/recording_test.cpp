@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
+#include <thread>
 
 #include "audio/wav.hpp"
 #include "http_client.hpp"
@@ -73,7 +75,11 @@ class FakeTwilio {
 class RecordingModeTest : public ::testing::Test {
  protected:
   void start(std::string extra_config = {}, std::string auth_token = {}) {
-    config_ = std::filesystem::temp_directory_path() / "voxgate-recording.toml";
+    // One file per test: ctest runs the tests of this file in parallel processes.
+    config_ = std::filesystem::temp_directory_path() /
+              ("voxgate-recording-" +
+               std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+               ".toml");
     std::ofstream(config_) << "[twilio]\napi_base_url = \"" << rest_.base_url()
                            << "\"\nrecording_hosts = [\"127.0.0.1:" << rest_.port() << "\"]\n"
                            << "[agent]\nscript = \"" << VOXGATE_SOURCE_DIR
@@ -135,8 +141,13 @@ TEST_F(RecordingModeTest, ThreeTurnsWithHistoryThenGoodbye) {
             std::string::npos)
       << boost::json::serialize(call);
   EXPECT_NE(std::string(turns[2].at("agent").as_string()).find("Goodbye"), std::string::npos);
-  // The callers' voices are not kept: every recording was deleted after use.
-  const auto deleted = rest_.deleted_recordings();
+  // The callers' voices are not kept: every recording was deleted after use (the last
+  // deletion may still be on its way).
+  auto deleted = rest_.deleted_recordings();
+  for (int i = 0; i < 200 && deleted.size() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    deleted = rest_.deleted_recordings();
+  }
   EXPECT_EQ(std::set<std::string>(deleted.begin(), deleted.end()),
             (std::set<std::string>{"RE1", "RE2", "RE3"}));
   // The reply audio is what <Play> fetches: a mu-law WAV.
