@@ -1,11 +1,12 @@
-// The voxgate executable: one binary, subcommands (DESIGN.md §4): `serve`, and the
-// offline `transcribe` and `say`; `sim` arrives with its stage.
+// The voxgate executable: one binary, subcommands (DESIGN.md §4): `serve`, `sim` (a Twilio
+// stand-in that places calls and measures them), and the offline `transcribe` and `say`.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 
 #include "app/offline.hpp"
 #include "app/serve.hpp"
+#include "app/sim.hpp"
 #include "util/version.hpp"
 
 int main(int argc, char** argv) {
@@ -46,6 +47,37 @@ int main(int argc, char** argv) {
   say_app->add_option("-o,--output", out_path, "the WAV file to write")->required();
   say_app->add_option("--config", offline_config, "TOML config file")->check(CLI::ExistingFile);
 
+  voxgate::app::SimCommand sim;
+  CLI::App* sim_app = app.add_subcommand(
+      "sim", "Place calls like Twilio against a server and measure them (docs/SIM.md).");
+  sim_app->add_option("--url", sim.url, "The server, http://HOST:PORT")->capture_default_str();
+  sim_app->add_option("--auth-token", sim.auth_token,
+                      "Sign webhooks and upgrades (default: TWILIO_AUTH_TOKEN)");
+  sim_app->add_option("--public-url", sim.public_url,
+                      "The public URL the server signs against (behind a proxy)");
+  sim_app->add_option("--say", sim.say_text, "What the caller says (TTS)")->capture_default_str();
+  sim_app->add_option("--audio", sim.audio_path, "What the caller says (any WAV)")
+      ->check(CLI::ExistingFile);
+  sim_app->add_option("--script", sim.script_path, "A caller script (TOML, docs/SIM.md)")
+      ->check(CLI::ExistingFile);
+  sim_app->add_option("--config", sim.config_path, "TOML config file (the TTS for --say)")
+      ->check(CLI::ExistingFile);
+  sim_app->add_option("--calls", sim.calls, "Calls in all")->check(CLI::Range(1, 1000000));
+  sim_app->add_option("--concurrency", sim.concurrency, "Calls at once")
+      ->check(CLI::Range(1, 100000));
+  sim_app->add_option("--ramp", sim.ramp_per_s, "New calls per second (0: as fast as allowed)")
+      ->check(CLI::Range(0.0, 100000.0));
+  sim_app->add_option("--duration", sim.duration_s, "Stop starting calls after S seconds")
+      ->check(CLI::Range(0, 86400));
+  sim_app->add_option("--threads", sim.threads, "I/O threads")->check(CLI::Range(1, 64));
+  sim_app->add_option("--call-deadline", sim.call_deadline_s, "Seconds a call may take")
+      ->check(CLI::Range(1, 86400));
+  sim_app->add_option("--json", sim.json_path, "Write every measurement as JSON");
+  sim_app->add_option("--report", sim.report_path, "Write a self-contained HTML report");
+  sim_app->add_option("--max-p95-ms", sim.max_p95_ms,
+                      "Exit 1 when the turn-latency p95 is over this");
+  sim_app->get_option("--audio")->excludes(sim_app->get_option("--script"));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -56,5 +88,6 @@ int main(int argc, char** argv) {
   if (serve_app->parsed()) return voxgate::app::serve(serve);
   if (transcribe_app->parsed()) return voxgate::app::transcribe(offline_config, audio_path);
   if (say_app->parsed()) return voxgate::app::say(offline_config, text, out_path);
+  if (sim_app->parsed()) return voxgate::app::sim(sim);
   return 2;
 }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include "app/engines.hpp"
 #include "app/settings.hpp"
@@ -82,6 +83,25 @@ int transcribe(const std::optional<std::string>& config_path, const std::string&
   return code;
 }
 
+util::Result<std::vector<std::uint8_t>> speak_offline(tts::TtsEngine& tts, const std::string& text) {
+  boost::asio::io_context io;
+  std::vector<std::uint8_t> mulaw;
+  std::optional<util::Error> failed;
+  auto work = boost::asio::make_work_guard(io);
+  auto job = tts.synthesize(
+      text, io.get_executor(),
+      [&](tts::SentenceAudio sentence) {
+        mulaw.insert(mulaw.end(), sentence.mulaw.begin(), sentence.mulaw.end());
+      },
+      [&](util::Result<tts::Done> done) {
+        work.reset();
+        if (!done.ok()) failed = done.error();
+      });
+  io.run();
+  if (failed) return *failed;
+  return mulaw;
+}
+
 int say(const std::optional<std::string>& config_path, const std::string& text,
         const std::string& out_path) {
   spdlog::set_level(spdlog::level::warn);
@@ -89,25 +109,12 @@ int say(const std::optional<std::string>& config_path, const std::string& text,
   if (!settings) return 2;
   auto engines = engines_or_report(*settings);
   if (!engines) return 2;
-  boost::asio::io_context io;
-  std::vector<std::uint8_t> mulaw;
-  int code = 0;
-  auto work = boost::asio::make_work_guard(io);
-  auto job = engines->tts->synthesize(
-      text, io.get_executor(),
-      [&](tts::SentenceAudio sentence) {
-        mulaw.insert(mulaw.end(), sentence.mulaw.begin(), sentence.mulaw.end());
-      },
-      [&](util::Result<tts::Done> done) {
-        work.reset();
-        if (!done.ok()) {
-          std::fprintf(stderr, "voxgate: %s\n", done.error().message.c_str());
-          code = 1;
-        }
-      });
-  io.run();
-  if (code != 0) return code;
-  const std::vector<std::uint8_t> wav = audio::encode_wav_ulaw(mulaw);
+  const auto mulaw = speak_offline(*engines->tts, text);
+  if (!mulaw.ok()) {
+    std::fprintf(stderr, "voxgate: %s\n", mulaw.error().message.c_str());
+    return 1;
+  }
+  const std::vector<std::uint8_t> wav = audio::encode_wav_ulaw(*mulaw);
   std::ofstream out(out_path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(wav.data()), static_cast<std::streamsize>(wav.size()));
   if (!out) {
@@ -115,7 +122,7 @@ int say(const std::optional<std::string>& config_path, const std::string& text,
     return 2;
   }
   std::fprintf(stderr, "voxgate: %.2f s of 8 kHz mu-law written to %s\n",
-               static_cast<double>(mulaw.size()) / audio::kTelephonyRateHz, out_path.c_str());
+               static_cast<double>(mulaw->size()) / audio::kTelephonyRateHz, out_path.c_str());
   return 0;
 }
 

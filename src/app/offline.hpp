@@ -2,8 +2,13 @@
 // the same settings (and so the same backends) as `voxgate serve` (DESIGN.md §4).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "tts/engine.hpp"
+#include "util/result.hpp"
 
 namespace voxgate::app {
 
@@ -15,5 +20,8 @@ int transcribe(const std::optional<std::string>& config_path, const std::string&
 // plays). Returns the exit code.
 int say(const std::optional<std::string>& config_path, const std::string& text,
         const std::string& out_path);
+
+// `text` spoken by `tts`, as 8 kHz mu-law; blocks until it is made (offline use only).
+util::Result<std::vector<std::uint8_t>> speak_offline(tts::TtsEngine& tts, const std::string& text);
 
 }  // namespace voxgate::app

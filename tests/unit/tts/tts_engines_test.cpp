@@ -195,9 +195,10 @@ TEST_P(TtsEngineTest, FirstSentenceArrivesBeforeTheLastIsMade) {
   ASSERT_EQ(c.audio.size(), 4u);
   double total_synth_ms = 0;
   for (const auto& a : c.audio) total_synth_ms += a.synth_ms;
-  if (total_synth_ms < 20) {
-    // kal and espeak-ng make all of it in a few ms (engines.md §3): too short to tell thread
-    // wake-up jitter from ordering. SynthWorker.FirstSentenceIsDelivered... checks it exactly.
+  if (total_synth_ms < 100) {
+    // kal and espeak-ng make all of it in a few ms (engines.md §3), tens of ms on a loaded
+    // machine: too short to tell thread wake-up jitter from ordering.
+    // SynthWorker.FirstSentenceIsDelivered... checks it exactly.
     GTEST_SKIP() << "synthesis too fast to order by timestamps (" << total_synth_ms << " ms)";
   }
   const auto last_started_by =
