@@ -76,6 +76,18 @@ int main(int argc, char** argv) {
   sim_app->add_option("--report", sim.report_path, "Write a self-contained HTML report");
   sim_app->add_option("--max-p95-ms", sim.max_p95_ms,
                       "Exit 1 when the turn-latency p95 is over this");
+  sim_app->add_option("--mode", sim.mode, "streaming (Media Streams) or recording (<Record> turns)")
+      ->check(CLI::IsMember({"streaming", "recording"}))
+      ->capture_default_str();
+  sim_app->add_option("--account-sid", sim.account_sid,
+                      "AccountSid of webhooks and recordings (default: TWILIO_ACCOUNT_SID)");
+  sim_app->add_option("--recordings-listen", sim.recordings_listen,
+                      "Recording mode: serve recordings on HOST:PORT")
+      ->capture_default_str();
+  sim_app->add_option("--record-dir", sim.record_dir,
+                      "Write each call as a stereo WAV (left caller, right agent)");
+  sim_app->add_flag("--transcribe", sim.transcribe,
+                    "Run what the agent said through STT (the --config engine)");
   sim_app->get_option("--audio")->excludes(sim_app->get_option("--script"));
 
   try {

@@ -59,28 +59,37 @@ int transcribe(const std::optional<std::string>& config_path, const std::string&
   if (!engines) return 2;
   const std::vector<std::int16_t> pcm_8k =
       audio::resample(decoded.audio->pcm, decoded.audio->rate_hz, audio::kTelephonyRateHz);
+  const auto text = transcribe_offline(*engines->stt, pcm_8k);
+  if (!text.ok()) {
+    std::fprintf(stderr, "voxgate: %s\n", text.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s\n", text->c_str());
+  return 0;
+}
 
+util::Result<std::string> transcribe_offline(stt::SttEngine& stt,
+                                             std::span<const std::int16_t> pcm_8k) {
   boost::asio::io_context io;
-  auto stream = engines->stt->open(io.get_executor(), {});
+  auto stream = stt.open(io.get_executor(), {});
   stream->start_utterance();
   for (std::size_t at = 0; at < pcm_8k.size(); at += audio::kFrameSamples) {
     const std::size_t n = std::min(audio::kFrameSamples, pcm_8k.size() - at);
-    stream->feed(std::span<const std::int16_t>(pcm_8k).subspan(at, n));
+    stream->feed(pcm_8k.subspan(at, n));
   }
-  int code = 0;
+  std::optional<util::Result<std::string>> text;
   // The engine answers from its own threads: keep the io_context waiting until it has.
   auto work = boost::asio::make_work_guard(io);
   stream->finish([&](util::Result<stt::Transcript> transcript) {
     work.reset();
-    if (!transcript.ok()) {
-      std::fprintf(stderr, "voxgate: %s\n", transcript.error().message.c_str());
-      code = 1;
-      return;
+    if (transcript.ok()) {
+      text = transcript->text;
+    } else {
+      text = transcript.error();
     }
-    std::printf("%s\n", transcript->text.c_str());
   });
   io.run();
-  return code;
+  return std::move(*text);
 }
 
 util::Result<std::vector<std::uint8_t>> speak_offline(tts::TtsEngine& tts, const std::string& text) {

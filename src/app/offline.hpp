@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "stt/engine.hpp"
 #include "tts/engine.hpp"
 #include "util/result.hpp"
 
@@ -20,6 +22,10 @@ int transcribe(const std::optional<std::string>& config_path, const std::string&
 // plays). Returns the exit code.
 int say(const std::optional<std::string>& config_path, const std::string& text,
         const std::string& out_path);
+
+// What `stt` hears in 8 kHz audio, as one utterance; blocks (offline use only).
+util::Result<std::string> transcribe_offline(stt::SttEngine& stt,
+                                             std::span<const std::int16_t> pcm_8k);
 
 // `text` spoken by `tts`, as 8 kHz mu-law; blocks until it is made (offline use only).
 util::Result<std::vector<std::uint8_t>> speak_offline(tts::TtsEngine& tts, const std::string& text);

@@ -5,6 +5,7 @@
 // or configuration error.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -27,6 +28,11 @@ struct SimCommand {
   std::string json_path;
   std::string report_path;
   std::optional<double> max_p95_ms;
+  std::string mode = "streaming";          // | recording
+  std::optional<std::string> account_sid;  // else TWILIO_ACCOUNT_SID; none: random per call
+  std::string recordings_listen = "127.0.0.1:0";  // where recordings are served from
+  std::string record_dir;                  // each call's two sides as a stereo WAV
+  bool transcribe = false;                 // run the agent's replies through STT
 };
 
 int sim(const SimCommand& command);

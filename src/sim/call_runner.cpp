@@ -23,7 +23,9 @@
 #include <random>
 
 #include "audio/g711.hpp"
+#include "audio/wav.hpp"
 #include "sim/far_end.hpp"
+#include "sim/recording_host.hpp"
 #include "sim/twiml_reader.hpp"
 #include "twilio/signature.hpp"
 #include "util/base64.hpp"
@@ -90,6 +92,7 @@ class Call : public std::enable_shared_from_this<Call> {
         done_(std::move(done)),
         resolver_(strand_),
         tick_(strand_),
+        wait_(strand_),
         deadline_(strand_) {}
 
   void start() {
@@ -101,7 +104,7 @@ class Call : public std::enable_shared_from_this<Call> {
   void on_start() {
     t0_ = Clock::now();
     result_.call_sid = random_sid("CA");
-    account_sid_ = random_sid("AC");
+    account_sid_ = options_.account_sid.empty() ? random_sid("AC") : options_.account_sid;
     auto server = boost::urls::parse_uri(options_.url);
     if (!server || server->host().empty()) return finish_error("bad --url: " + options_.url);
     server_host_ = std::string(server->host());
@@ -113,7 +116,10 @@ class Call : public std::enable_shared_from_this<Call> {
       if (!ec && !self->finished_) self->finish_error("deadline exceeded");
     });
     event("webhook");
-    post_form(base_public_ + "/phone/incoming-call-streaming", "ringing");
+    post_form(base_public_ + (options_.mode == CallMode::kRecording
+                                  ? "/phone/incoming-call"
+                                  : "/phone/incoming-call-streaming"),
+              "ringing");
   }
 
   void finish_error(std::string error) {
@@ -127,6 +133,7 @@ class Call : public std::enable_shared_from_this<Call> {
     finished_ = true;
     beast::error_code ignored;
     tick_.cancel();
+    wait_.cancel();
     deadline_.cancel();
     resolver_.cancel();
     if (http_) http_->socket().close(ignored);
@@ -160,29 +167,44 @@ class Call : public std::enable_shared_from_this<Call> {
     return Target{server_host_, server_port_, std::move(target)};
   }
 
-  // ---- HTTP: the webhook and redirects --------------------------------------------------
-  void post_form(std::string url, const char* call_status) {
-    auto target = map_url(url);
-    if (!target) return finish_error("cannot request URL " + url);
+  // ---- HTTP: webhooks, redirects, <Play> fetches ----------------------------------------
+  // POSTs a Twilio webhook to `url` (signed over it, as written) and runs the TwiML it answers.
+  void post_form(std::string url, const char* call_status, twilio::Params extra = {}) {
     twilio::Params params = {{"AccountSid", account_sid_}, {"ApiVersion", "2010-04-01"},
                              {"CallSid", result_.call_sid}, {"CallStatus", call_status},
                              {"Direction", "inbound"},     {"From", options_.from},
                              {"To", options_.to}};
+    for (auto& param : extra) params.push_back(std::move(param));
+    std::string signature;
+    if (!options_.auth_token.empty()) {
+      signature = twilio::compute_signature(options_.auth_token, url, params);
+    }
+    std::string body = form_encode(params);
+    request(http::verb::post, std::move(url), std::move(body), std::move(signature),
+            [self = shared_from_this()] { self->on_twiml(); });
+  }
+
+  // One HTTP request on a fresh connection, as Twilio makes them; `on_ok` runs on a 2xx
+  // answer (in response_), anything else fails the call.
+  void request(http::verb verb, std::string url, std::string form_body, std::string signature,
+               std::function<void()> on_ok) {
+    auto target = map_url(url);
+    if (!target) return finish_error("cannot request URL " + url);
     request_ = {};
-    request_.method(http::verb::post);
+    request_.method(verb);
     request_.target(target->target);
     request_.version(11);
     request_.set(http::field::host, target->host + ":" + target->port);
     request_.set(http::field::user_agent, "TwilioProxy/1.1 (voxgate sim)");
-    request_.set(http::field::content_type, "application/x-www-form-urlencoded");
     request_.set(http::field::connection, "close");
-    if (!options_.auth_token.empty()) {
-      request_.set("X-Twilio-Signature",
-                   twilio::compute_signature(options_.auth_token, url, params));
+    if (verb == http::verb::post) {
+      request_.set(http::field::content_type, "application/x-www-form-urlencoded");
+      request_.body() = std::move(form_body);
     }
-    request_.body() = form_encode(params);
+    if (!signature.empty()) request_.set("X-Twilio-Signature", signature);
     request_.prepare_payload();
     request_url_ = std::move(url);
+    on_response_ = std::move(on_ok);
     resolve([self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
       if (self->finished_) return;
       if (ec) return self->finish_error("resolve: " + ec.message());
@@ -232,9 +254,23 @@ class Call : public std::enable_shared_from_this<Call> {
     http_->socket().shutdown(tcp::socket::shutdown_both, ignored);
     http_->socket().close(ignored);
     http_buffer_.consume(http_buffer_.size());
+    if (response_.result_int() / 100 != 2) {
+      return finish_error("HTTP " + std::to_string(response_.result_int()) + " from " +
+                          request_url_);
+    }
+    auto on_ok = std::move(on_response_);
+    on_ok();
+  }
+
+  void on_twiml() {
     if (response_.result() != http::status::ok) {
       return finish_error("HTTP " + std::to_string(response_.result_int()) + " from " +
                           request_url_);
+    }
+    if (answer_pending_turn_) {
+      result_.turns[*answer_pending_turn_].answer_ms =
+          std::chrono::duration<double, std::milli>(Clock::now() - action_posted_).count();
+      answer_pending_turn_.reset();
     }
     TwimlDocument twiml = read_twiml(response_.body());
     if (!twiml.ok()) return finish_error(twiml.error);
@@ -260,18 +296,156 @@ class Call : public std::enable_shared_from_this<Call> {
         event("hangup", "transferred to " + dial->number);
         result_.outcome = "transferred";
         return finish();
-      } else if (std::holds_alternative<RecordVerb>(verb)) {
-        event("error", "fell back to recording");
-        result_.outcome = "fallback";
-        return finish_error("fell back to recording");
+      } else if (auto* record = std::get_if<RecordVerb>(&verb)) {
+        if (options_.mode != CallMode::kRecording) {
+          event("error", "fell back to recording");
+          result_.outcome = "fallback";
+          return finish_error("fell back to recording");
+        }
+        return record_turn(*record);
+      } else if (auto* play_verb = std::get_if<PlayVerb>(&verb)) {
+        return play(play_verb->url);
+      } else if (auto* say = std::get_if<SayVerb>(&verb)) {
+        // Twilio's own voice; its length is estimated at about 150 words a minute.
+        const auto words = static_cast<std::size_t>(
+            std::count(say->text.begin(), say->text.end(), ' ') + 1);
+        event("say", say->text);
+        on_reply_audio({}, std::chrono::milliseconds(400 * words));
+        return;
+      } else if (auto* pause = std::get_if<PauseVerb>(&verb)) {
+        return wait(std::chrono::seconds(pause->length_s), [this] { run_verbs(); });
       }
-      // <Say>, <Play>, <Pause> and unknown verbs: nothing to measure; move on.
+      // Unknown verbs: nothing to act on; move on.
     }
     if (!finished_) {
       result_.outcome = "ended";
       event("hangup", "end of TwiML");
       finish();
     }
+  }
+
+  // ---- recording mode: <Play>, <Record> ---------------------------------------------------
+  template <class Then>
+  void wait(Clock::duration duration, Then then) {
+    wait_.expires_after(duration);
+    wait_.async_wait([self = shared_from_this(), then](beast::error_code ec) {
+      if (ec || self->finished_) return;
+      then();
+    });
+  }
+
+  // Fetches the audio, then "plays" it for its length before the next verb.
+  void play(const std::string& url) {
+    event("play", url);
+    request(http::verb::get, url, {}, {}, [self = shared_from_this()] {
+      const std::string& body = self->response_.body();
+      const audio::DecodeResult decoded = audio::decode_audio(std::span<const std::uint8_t>(
+          reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
+      if (!decoded.audio) {
+        return self->finish_error("<Play> of " + self->request_url_ + ": " + decoded.message);
+      }
+      std::vector<std::uint8_t> mulaw = audio::to_call_format(*decoded.audio);
+      const auto length = std::chrono::milliseconds(mulaw.size() / 8);
+      self->on_reply_audio(std::move(mulaw), length);
+    });
+  }
+
+  // A reply of `length` starts now (its audio, when known, for --record-dir/--transcribe);
+  // the next verb runs once it has played.
+  void on_reply_audio(std::vector<std::uint8_t> mulaw, std::chrono::milliseconds length) {
+    const TimePoint now = Clock::now();
+    start_reply(now);
+    if (options_.keep_audio) place(result_.agent_audio, now, mulaw);
+    wait(length, [this, length, now] {
+      reply_active_ = false;
+      ++replies_finished_;
+      event("reply_end", {}, now + length);
+      run_verbs();
+    });
+  }
+
+  // <Record>: the caller's next words (the script up to its next `say`) become the recording;
+  // Twilio ends it after `timeout` seconds of silence and POSTs the action.
+  void record_turn(const RecordVerb& record) {
+    record_action_ = record.action.empty() ? request_url_ : record.action;
+    record_timeout_ = std::chrono::seconds(record.timeout_s);
+    continue_recording();
+  }
+
+  void continue_recording() {
+    while (step_ < options_.script.size()) {
+      Step& step = options_.script[step_];
+      if (std::holds_alternative<WaitForReply>(step)) {
+        next_step();  // the TwiML before <Record> has played: the reply is over
+      } else if (auto* pause = std::get_if<Pause>(&step)) {
+        next_step();
+        return wait(pause->duration, [this] { continue_recording(); });
+      } else if (auto* dtmf = std::get_if<Dtmf>(&step)) {
+        // A key ends a <Record> (finishOnKey) with nothing recorded.
+        event("dtmf", dtmf->digit);
+        const std::string digit = dtmf->digit;
+        next_step();
+        return post_action({{"Digits", digit}});
+      } else if (auto* say = std::get_if<Say>(&step)) {
+        next_step();
+        return speak_recorded(say->mulaw);
+      } else if (auto* barge = std::get_if<SayWhileTalking>(&step)) {
+        next_step();  // nothing plays during a <Record>: it is an ordinary turn here
+        return speak_recorded(barge->mulaw);
+      } else {
+        break;  // Hangup
+      }
+    }
+    event("hangup", "caller");
+    result_.outcome = "caller_hangup";
+    finish();
+  }
+
+  void speak_recorded(const std::vector<std::uint8_t>& mulaw) {
+    const TimePoint now = Clock::now();
+    turn_ = result_.turns.size();
+    result_.turns.push_back({.index = turn_});
+    std::optional<std::size_t> first_loud, last_loud;
+    for (std::size_t at = 0; at < mulaw.size(); at += kFrameBytes) {
+      if (frame_rms(mulaw.data() + at, std::min(kFrameBytes, mulaw.size() - at)) > kSpeechRms) {
+        if (!first_loud) first_loud = at;
+        last_loud = at + std::min(kFrameBytes, mulaw.size() - at);
+      }
+    }
+    const auto at_sample = [now](std::size_t n) {
+      return now + std::chrono::microseconds(n * 125);  // 8 kHz
+    };
+    const TimePoint speech_end = at_sample(last_loud.value_or(mulaw.size()));
+    if (first_loud) event("speech_start", std::to_string(turn_), at_sample(*first_loud));
+    event("speech_end", std::to_string(turn_), speech_end);
+    result_.turns[turn_].speech_end_ms = ms_since_start(speech_end);
+    if (options_.keep_audio) place(result_.caller_audio, now, mulaw);
+    recorded_ = mulaw;
+    // The caller talks for the audio's length; Twilio waits `timeout` of silence after it.
+    wait(at_sample(mulaw.size()) - now + record_timeout_, [this] {
+      latency_turn_ = turn_;
+      answer_pending_turn_ = turn_;
+      if (options_.recordings == nullptr) return finish_error("no recording host for <Record>");
+      const auto added = options_.recordings->add(account_sid_, recorded_);
+      const std::size_t seconds = (recorded_.size() + 4000) / 8000;
+      post_action({{"RecordingUrl", added.url},
+                   {"RecordingSid", added.recording_sid},
+                   {"RecordingDuration", std::to_string(std::max<std::size_t>(1, seconds))}});
+    });
+  }
+
+  void post_action(twilio::Params params) {
+    action_posted_ = Clock::now();
+    event("recording", record_action_);
+    post_form(record_action_, "in-progress", std::move(params));
+  }
+
+  // Writes `mulaw` into a call-long track at `at` (8 kHz from the webhook POST), silence
+  // before it.
+  void place(std::vector<std::uint8_t>& track, TimePoint at, std::span<const std::uint8_t> mulaw) {
+    const auto offset = static_cast<std::size_t>(std::max(0.0, ms_since_start(at)) * 8);
+    if (track.size() < offset + mulaw.size()) track.resize(offset + mulaw.size(), 0xFF);
+    std::copy(mulaw.begin(), mulaw.end(), track.begin() + static_cast<std::ptrdiff_t>(offset));
   }
 
   // ---- the media stream -----------------------------------------------------------------
@@ -417,7 +591,7 @@ class Call : public std::enable_shared_from_this<Call> {
           !util::base64_decode(payload->as_string(), decoded_)) {
         return finish_error("server sent media without a valid payload");
       }
-      on_reply_media(decoded_.size(), now);
+      on_reply_media(decoded_, now);
     } else if (*kind == "mark") {
       const boost::json::value* name = nullptr;
       if (const auto* mark = message->if_contains("mark"); mark && mark->is_object()) {
@@ -430,6 +604,11 @@ class Call : public std::enable_shared_from_this<Call> {
     } else if (*kind == "clear") {
       ++result_.clears;
       event("clear", {}, now);
+      if (options_.keep_audio) {
+        // What was queued beyond this moment is never heard.
+        const auto heard = static_cast<std::size_t>(ms_since_start(now) * 8);
+        if (result_.agent_audio.size() > heard) result_.agent_audio.resize(heard);
+      }
       echo(far_end_.on_clear(now));
       if (reply_active_) {
         reply_active_ = false;
@@ -444,7 +623,17 @@ class Call : public std::enable_shared_from_this<Call> {
     // Other events are not part of the protocol towards Twilio; Twilio ignores them too.
   }
 
-  void on_reply_media(std::size_t n_samples, TimePoint now) {
+  void on_reply_media(std::span<const std::uint8_t> mulaw, TimePoint now) {
+    start_reply(now);
+    if (options_.keep_audio) {
+      place(result_.agent_audio, std::max(now, far_end_.playout_end()), mulaw);
+    }
+    last_reply_media_ = now;
+    far_end_.on_media(mulaw.size(), now);
+  }
+
+  // A reply starts at `now` unless one is playing: the greeting and turn latency measures.
+  void start_reply(TimePoint now) {
     if (!reply_active_) {
       reply_active_ = true;
       reply_started_ = now;
@@ -462,8 +651,6 @@ class Call : public std::enable_shared_from_this<Call> {
         turn.latency_ms = ms_since_start(now) - turn.speech_end_ms;
       }
     }
-    last_reply_media_ = now;
-    far_end_.on_media(n_samples, now);
   }
 
   void echo(std::vector<FarEnd::MarkEcho> echoes) {
@@ -534,6 +721,10 @@ class Call : public std::enable_shared_from_this<Call> {
 
   void send_media(const std::uint8_t* frame) {
     ++chunk_;
+    if (options_.keep_audio) {
+      place(result_.caller_audio, stream_start_ + kFrame * (chunk_ - 1),
+            std::span<const std::uint8_t>(frame, kFrameBytes));
+    }
     std::string message = R"({"event":"media","sequenceNumber":")";
     message += std::to_string(++sequence_);
     message += R"(","media":{"track":"inbound","chunk":")";
@@ -679,7 +870,9 @@ class Call : public std::enable_shared_from_this<Call> {
   websocket::response_type upgrade_response_;
   beast::flat_buffer read_buffer_;
   std::deque<std::string> writes_;
+  std::function<void()> on_response_;
   net::steady_timer tick_;
+  net::steady_timer wait_;  // recording mode: playing, speaking, pausing
   net::steady_timer deadline_;
 
   CallResult result_;
@@ -708,6 +901,13 @@ class Call : public std::enable_shared_from_this<Call> {
   bool step_started_ = false, speaking_ = false, turn_has_speech_ = false, turn_open_ = false;
   TimePoint step_start_, last_speech_sent_, barge_start_;
   std::optional<std::size_t> latency_turn_, barge_turn_;
+
+  // Recording mode.
+  std::string record_action_;
+  std::chrono::seconds record_timeout_{5};
+  std::vector<std::uint8_t> recorded_;
+  TimePoint action_posted_;
+  std::optional<std::size_t> answer_pending_turn_;
 };
 
 }  // namespace

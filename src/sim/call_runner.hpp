@@ -71,12 +71,26 @@ struct Hangup {};
 
 using Step = std::variant<Say, WaitForReply, Pause, SayWhileTalking, Dtmf, Hangup>;
 
+class RecordingHost;
+
+// Which webhook the call is placed on: /phone/incoming-call-streaming (Media Streams) or
+// /phone/incoming-call (<Record> turns).
+enum class CallMode { kStreaming, kRecording };
+
 struct CallRunnerOptions {
+  CallMode mode = CallMode::kStreaming;
   std::string url;         // the server, http://HOST:PORT
   std::string auth_token;  // "" = do not sign
   std::string public_url;  // the base URL the server believes it has; "" = url
   std::vector<Step> script;
   std::chrono::milliseconds deadline{60000};  // the whole call, from the webhook POST
+  // The AccountSid sent with webhooks and owning recordings; "" = a random one per call.
+  // Recording mode needs the server's TWILIO_ACCOUNT_SID here: it downloads with it.
+  std::string account_sid;
+  // Where <Record> audio is kept for the server to download; needed in recording mode.
+  RecordingHost* recordings = nullptr;
+  // Keep both sides of the call in CallResult (caller_audio, agent_audio).
+  bool keep_audio = false;
   std::string from = "+15005550006";
   std::string to = "+15005550001";
 };

@@ -71,19 +71,21 @@ std::string timeline_svg(const CallResult& call, double span_ms) {
   svg += fmt::format(R"(<rect x="0" y="12" width="{:.1f}" height="4" fill="#ddd"/>)",
                      std::min(kWidth, call.duration_ms * scale + 2));
   // Speech and reply spans as bars, single events as ticks.
-  std::optional<double> speech_from, reply_from;
+  // x of an open span; negative when none is open (x is never negative). Not std::optional:
+  // GCC 12 warns falsely (-Wmaybe-uninitialized) about optional<double> here.
+  double speech_from = -1, reply_from = -1;
   for (const auto& event : call.events) {
     const double x = 5 + event.at_ms * scale;
     if (event.kind == "speech_start") speech_from = x;
     if (event.kind == "reply_start") reply_from = x;
-    if (event.kind == "speech_end" && speech_from) {
+    if (event.kind == "speech_end" && speech_from >= 0) {
       svg += fmt::format(R"(<rect x="{:.1f}" y="4" width="{:.1f}" height="8" fill="#1f77b4"><title>caller speaks</title></rect>)",
-                         *speech_from, std::max(1.0, x - *speech_from));
-      speech_from.reset();
-    } else if (event.kind == "reply_end" && reply_from) {
+                         speech_from, std::max(1.0, x - speech_from));
+      speech_from = -1;
+    } else if (event.kind == "reply_end" && reply_from >= 0) {
       svg += fmt::format(R"(<rect x="{:.1f}" y="16" width="{:.1f}" height="8" fill="#2ca02c"><title>agent speaks</title></rect>)",
-                         *reply_from, std::max(1.0, x - *reply_from));
-      reply_from.reset();
+                         reply_from, std::max(1.0, x - reply_from));
+      reply_from = -1;
     } else if (event.kind != "speech_start" && event.kind != "reply_start") {
       svg += fmt::format(R"(<line x1="{0:.1f}" x2="{0:.1f}" y1="2" y2="26" stroke="{1}" stroke-width="1.5"><title>{2} {3} at {4:.0f} ms</title></line>)",
                          x, colour_of(event.kind), escape_html(event.kind),
@@ -102,6 +104,7 @@ std::string summary_table(const RunSummary& s) {
   out += fmt::format("turn latency     {}\n", ms(s.turn_latency_ms));
   out += fmt::format("time to greeting {}\n", ms(s.time_to_greeting_ms));
   out += fmt::format("barge-in → clear {}\n", ms(s.barge_in_ms));
+  if (s.answer_ms.count > 0) out += fmt::format("process-voice    {}\n", ms(s.answer_ms));
   out += fmt::format("reply frames     {} received, {} late (underruns)\n", s.frames, s.underruns);
   for (const auto& [error, count] : s.errors) {
     out += fmt::format("error ×{:<5}     {}\n", count, error);
@@ -121,6 +124,7 @@ std::string to_json(const RunSummary& s, const std::vector<CallResult>& calls) {
                        {"turn_latency_ms", percentiles_json(s.turn_latency_ms)},
                        {"time_to_greeting_ms", percentiles_json(s.time_to_greeting_ms)},
                        {"barge_in_ms", percentiles_json(s.barge_in_ms)},
+                       {"answer_ms", percentiles_json(s.answer_ms)},
                        {"frames", s.frames},
                        {"underruns", s.underruns},
                        {"errors", std::move(errors)}};
@@ -131,7 +135,8 @@ std::string to_json(const RunSummary& s, const std::vector<CallResult>& calls) {
       turns.push_back(json::object{{"index", turn.index},
                                    {"speech_end_ms", turn.speech_end_ms},
                                    {"latency_ms", optional_number(turn.latency_ms)},
-                                   {"barge_in_ms", optional_number(turn.barge_in_ms)}});
+                                   {"barge_in_ms", optional_number(turn.barge_in_ms)},
+                                   {"answer_ms", optional_number(turn.answer_ms)}});
     }
     json::array events;
     for (const auto& event : call.events) {

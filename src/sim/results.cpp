@@ -32,7 +32,7 @@ RunSummary summarize(const std::vector<CallResult>& calls, double wall_s) {
   RunSummary summary;
   summary.calls = calls.size();
   summary.wall_s = wall_s;
-  std::vector<double> latency, greeting, barge_in;
+  std::vector<double> latency, greeting, barge_in, answer;
   std::map<std::string, std::size_t> errors;
   for (const CallResult& call : calls) {
     if (call.ok) {
@@ -45,6 +45,7 @@ RunSummary summarize(const std::vector<CallResult>& calls, double wall_s) {
     for (const TurnMeasure& turn : call.turns) {
       if (turn.latency_ms) latency.push_back(*turn.latency_ms);
       if (turn.barge_in_ms) barge_in.push_back(*turn.barge_in_ms);
+      if (turn.answer_ms) answer.push_back(*turn.answer_ms);
     }
     summary.underruns += call.frames.underruns;
     summary.frames += call.frames.frames;
@@ -52,6 +53,7 @@ RunSummary summarize(const std::vector<CallResult>& calls, double wall_s) {
   summary.turn_latency_ms = percentiles(std::move(latency));
   summary.time_to_greeting_ms = percentiles(std::move(greeting));
   summary.barge_in_ms = percentiles(std::move(barge_in));
+  summary.answer_ms = percentiles(std::move(answer));
   summary.errors.assign(errors.begin(), errors.end());
   std::stable_sort(summary.errors.begin(), summary.errors.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });

@@ -26,6 +26,7 @@ struct TurnMeasure {
   double speech_end_ms = 0;          // the caller's last speech frame was sent
   std::optional<double> latency_ms;  // speech end -> the first reply frame received
   std::optional<double> barge_in_ms; // speech start over a reply -> `clear` received
+  std::optional<double> answer_ms;   // recording mode: the <Record> action POST -> its TwiML
 };
 
 struct FrameTiming {
@@ -52,6 +53,10 @@ struct CallResult {
   double duration_ms = 0;
   std::vector<CallEvent> events;
   std::string transcript;   // what the agent said, with --transcribe
+  // With CallRunnerOptions::keep_audio: each side as 8 kHz mu-law on one time line from the
+  // webhook POST (silence where that side was quiet; the agent's audio as played, cut at a
+  // `clear`).
+  std::vector<std::uint8_t> caller_audio, agent_audio;
 };
 
 struct Percentiles {
@@ -62,7 +67,7 @@ struct Percentiles {
 struct RunSummary {
   std::size_t calls = 0, succeeded = 0, failed = 0;
   double wall_s = 0;
-  Percentiles turn_latency_ms, time_to_greeting_ms, barge_in_ms;
+  Percentiles turn_latency_ms, time_to_greeting_ms, barge_in_ms, answer_ms;
   std::size_t underruns = 0, frames = 0;
   std::vector<std::pair<std::string, std::size_t>> errors;  // message -> count
 };

@@ -138,10 +138,17 @@ TwimlDocument read_twiml(std::string_view xml) {
       } catch (const std::exception&) {
         return {{}, "<Pause> length is not a number"};
       }
+      if (pause.length_s < 0 || pause.length_s > 600) return {{}, "<Pause> length out of range"};
       document.verbs.emplace_back(pause);
     } else if (name == "Record") {
-      document.verbs.emplace_back(
-          RecordVerb{attribute(node, "action"), attribute(node, "method", "POST")});
+      RecordVerb record{attribute(node, "action"), attribute(node, "method", "POST")};
+      try {
+        record.timeout_s = std::stoi(attribute(node, "timeout", "5"));
+      } catch (const std::exception&) {
+        return {{}, "<Record> timeout is not a number"};
+      }
+      if (record.timeout_s < 0 || record.timeout_s > 600) return {{}, "<Record> timeout out of range"};
+      document.verbs.emplace_back(std::move(record));
     } else if (name == "Hangup") {
       document.verbs.emplace_back(HangupVerb{});
     } else if (name == "Dial") {

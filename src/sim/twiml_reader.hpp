@@ -44,6 +44,7 @@ struct PauseVerb {
 struct RecordVerb {
   std::string action;  // "" when absent
   std::string method = "POST";
+  int timeout_s = 5;   // seconds of silence that end the recording (Twilio's default)
 };
 struct HangupVerb {};
 struct DialVerb {

@@ -50,9 +50,14 @@ HttpResult HttpClient::post(const std::string& url, const std::string& body,
   return perform(url, &body, headers);
 }
 
+HttpResult HttpClient::remove(const std::string& url, const std::vector<std::string>& headers) {
+  return perform(url, nullptr, headers, "DELETE");
+}
+
 HttpResult HttpClient::perform(const std::string& url, const std::string* body,
-                               const std::vector<std::string>& headers) {
+                               const std::vector<std::string>& headers, const char* method) {
   HttpResult result;
+  curl_easy_setopt(curl_, CURLOPT_CUSTOMREQUEST, method);  // nullptr: the default for the call
   curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
   // Twilio waits 15 s for a webhook answer (twilio-protocol.md §2.1): so does this client.
   curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, 15000L);

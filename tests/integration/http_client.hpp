@@ -30,10 +30,11 @@ class HttpClient {
   HttpResult post(const std::string& url, const std::string& body,
                   const std::vector<std::string>& headers = {
                       "Content-Type: application/x-www-form-urlencoded"});
+  HttpResult remove(const std::string& url, const std::vector<std::string>& headers = {});
 
  private:
   HttpResult perform(const std::string& url, const std::string* body,
-                     const std::vector<std::string>& headers);
+                     const std::vector<std::string>& headers, const char* method = nullptr);
   CURL* curl_;
 };
 

@@ -1,6 +1,7 @@
 // `voxgate sim`'s call runner against the real binary over loopback: twenty concurrent callers
 // with signed webhooks talk to the front-desk agent on the embedded engines (barge-in over the
-// greeting, a question, DTMF, goodbye), and a caller with the wrong auth token is refused.
+// greeting, a question, DTMF, goodbye), a caller with the wrong auth token is refused, and
+// recording mode runs three turns with the sim as Twilio's recording storage.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -9,8 +10,16 @@
 #include <iterator>
 #include <set>
 
+#include <boost/json.hpp>
+
+#include <thread>
+
+#include "audio/wav.hpp"
+#include "http_client.hpp"
 #include "server_process.hpp"
 #include "sim/load.hpp"
+#include "sim/recording_host.hpp"
+#include "util/base64.hpp"
 
 namespace voxgate::testing {
 namespace {
@@ -156,6 +165,133 @@ TEST(SimTest, AnUnreachableServerFailsEveryCall) {
     EXPECT_FALSE(call.ok);
     EXPECT_NE(call.error.find("connect"), std::string::npos) << call.error;
   }
+}
+
+}  // namespace
+}  // namespace voxgate::testing
+
+namespace voxgate::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kAccount = "AC0123456789abcdef0123456789abcdef";
+
+std::string basic(const std::string& user, const std::string& password) {
+  const std::string pair = user + ":" + password;
+  return "Authorization: Basic " +
+         util::base64_encode(std::span(reinterpret_cast<const std::uint8_t*>(pair.data()),
+                                       pair.size()));
+}
+
+TEST(SimRecordingHost, ServesRecordingsToTheAccountAndDeletesThem) {
+  sim::RecordingHost host("127.0.0.1", 0, "secret");
+  const std::vector<std::uint8_t> mulaw(8000, 0x7F);  // 1 s
+  const auto added = host.add(kAccount, mulaw);
+  EXPECT_TRUE(added.url.starts_with(host.base_url() + "/2010-04-01/Accounts/" + kAccount +
+                                    "/Recordings/RE"))
+      << added.url;
+  HttpClient client;
+  const auto ok = client.get(added.url, {basic(kAccount, "secret")});
+  ASSERT_EQ(ok.status, 200) << ok.error;
+  EXPECT_EQ(ok.headers.at("content-type"), "audio/x-wav");
+  const auto decoded = audio::decode_audio(
+      std::span(reinterpret_cast<const std::uint8_t*>(ok.body.data()), ok.body.size()));
+  ASSERT_TRUE(decoded.audio) << decoded.message;
+  EXPECT_EQ(decoded.audio->rate_hz, 8000);
+  EXPECT_EQ(decoded.audio->pcm.size(), 8000u);
+  EXPECT_EQ(client.get(added.url + ".wav", {basic(kAccount, "secret")}).status, 200);
+  EXPECT_EQ(host.downloads(), 2u);
+
+  EXPECT_EQ(client.get(added.url).status, 401);
+  EXPECT_EQ(client.get(added.url, {basic(kAccount, "wrong")}).status, 401);
+  EXPECT_EQ(client.get(added.url, {"Authorization: Basic !!!"}).status, 401);
+  EXPECT_EQ(host.refused(), 3u);
+  const std::string other = "AC" + std::string(32, '1');
+  EXPECT_EQ(client.get(host.base_url() + "/2010-04-01/Accounts/" + other + "/Recordings/" +
+                           added.recording_sid, {basic(other, "secret")})
+                .status,
+            404);
+  EXPECT_EQ(client.get(host.base_url() + "/elsewhere", {basic(kAccount, "secret")}).status, 404);
+
+  EXPECT_EQ(client.remove(added.url + ".json", {basic(kAccount, "secret")}).status, 204);
+  EXPECT_EQ(host.deletions(), 1u);
+  EXPECT_EQ(host.stored(), 0u);
+  EXPECT_EQ(client.get(added.url, {basic(kAccount, "secret")}).status, 404);
+}
+
+// Recording mode end to end: the sim is Twilio (webhook, <Play> fetches, <Record> with its
+// own recording storage, the process-voice action, deletion through the REST API) and the
+// real binary answers three turns with the embedded engines, the call's history carried
+// across them.
+TEST(SimTest, ThreeRecordingModeTurnsWithTheHistoryKept) {
+  sim::RecordingHost host("127.0.0.1", 0, kToken);
+  const std::string config =
+      std::filesystem::temp_directory_path() / "voxgate-sim-recording-test.toml";
+  std::ofstream(config) << "[agent]\nscript = \"" << VOXGATE_SOURCE_DIR
+                        << "/config/front-desk.toml\"\n[twilio]\nrecording_hosts = [\"127.0.0.1\"]\n"
+                        << "api_base_url = \"" << host.base_url() << "\"\n";
+  ServerProcess server({"--config", config}, {{"TWILIO_AUTH_TOKEN", kToken},
+                                              {"TWILIO_ACCOUNT_SID", kAccount},
+                                              {"VOXGATE_ADMIN_TOKEN", "admin"},
+                                              {"PUBLIC_BASE_URL", kPublicBase}});
+  const std::string set = VOXGATE_SPEECH_SET_DIR;
+  const auto hours = read_bytes(set + "/02-rms.ul");    // "what are your opening hours"
+  const auto book = read_bytes(set + "/01-rms.ul");     // "... book an appointment ..."
+  const auto goodbye = read_bytes(set + "/32-rms.ul");  // "thank you goodbye"
+  ASSERT_FALSE(hours.empty() || book.empty() || goodbye.empty());
+
+  sim::LoadOptions load;
+  load.call.mode = sim::CallMode::kRecording;
+  load.call.url = server.base_url();
+  load.call.auth_token = kToken;
+  load.call.public_url = kPublicBase;
+  load.call.account_sid = kAccount;
+  load.call.recordings = &host;
+  load.call.keep_audio = true;
+  load.call.deadline = 90s;
+  load.call.script = {sim::WaitForReply{}, sim::Say{hours},   sim::WaitForReply{},
+                      sim::Say{book},      sim::WaitForReply{}, sim::Say{goodbye},
+                      sim::WaitForReply{}, sim::Hangup{}};
+  load.calls = 2;
+  load.concurrency = 2;
+  const auto results = sim::run_load(load);
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& call : results) {
+    SCOPED_TRACE(call.call_sid);
+    EXPECT_TRUE(call.ok) << call.error;
+    EXPECT_EQ(call.outcome, "hangup");  // the agent said goodbye and hung up
+    ASSERT_EQ(call.turns.size(), 3u);
+    for (const auto& turn : call.turns) {
+      EXPECT_GT(turn.answer_ms.value_or(-1), 0) << "turn " << turn.index;
+      EXPECT_LT(turn.answer_ms.value_or(1e9), 10000) << "turn " << turn.index;
+      // Twilio's silence timeout (2 s in the server's <Record>) is part of what the caller waits.
+      EXPECT_GT(turn.latency_ms.value_or(-1), 2000) << "turn " << turn.index;
+    }
+    EXPECT_GT(call.time_to_greeting_ms.value_or(-1), 0);
+    // Both sides were kept on one time line: the caller's three utterances and four replies.
+    EXPECT_GT(call.caller_audio.size(), hours.size() + book.size() + goodbye.size());
+    EXPECT_GT(call.agent_audio.size(), call.caller_audio.size());
+
+    // The server kept the conversation across the three webhooks.
+    HttpClient client;
+    const auto history = client.get(server.base_url() + "/calls/" + call.call_sid,
+                                    {"Authorization: Bearer admin"});
+    ASSERT_EQ(history.status, 200) << history.body;
+    const auto record = boost::json::parse(history.body).as_object();
+    EXPECT_EQ(record.at("mode").as_string(), "recording");
+    ASSERT_EQ(record.at("turns").as_array().size(), 3u) << history.body;
+    EXPECT_NE(std::string(record.at("turns").as_array()[0].at("caller").as_string()).find("hours"),
+              std::string::npos)
+        << history.body;
+  }
+  EXPECT_EQ(host.downloads(), 6u);
+  // Deletions are asynchronous: the server deletes each recording after its turn.
+  for (int i = 0; i < 100 && host.deletions() < 6u; ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(host.deletions(), 6u);
+  EXPECT_EQ(host.refused(), 0u);
+  if (::testing::Test::HasFailure()) std::printf("%s\n", server.stderr_text().c_str());
+  std::filesystem::remove(config);
 }
 
 }  // namespace

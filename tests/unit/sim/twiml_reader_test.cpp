@@ -33,7 +33,7 @@ TEST(TwimlReaderTest, EveryVerbTheSimulatorActsOn) {
   const auto doc = read_twiml(
       "<Response>\n  <!-- comment -->\n  <Say voice=\"alice\">Hello &quot;you&quot;</Say>\n"
       "  <Play>https://x/a.wav</Play><Pause length=\"2\"/>"
-      "<Record action=\"/phone/process-voice/CA1\" method=\"POST\" maxLength=\"30\"/>"
+      "<Record action=\"/phone/process-voice/CA1\" method=\"POST\" maxLength=\"30\" timeout=\"2\"/>"
       "<Dial><Number>+14155550100</Number></Dial><Dial>+1234</Dial><Hangup/><Gather/>"
       "</Response>");
   ASSERT_TRUE(doc.ok()) << doc.error;
@@ -42,10 +42,17 @@ TEST(TwimlReaderTest, EveryVerbTheSimulatorActsOn) {
   EXPECT_EQ(std::get<PlayVerb>(doc.verbs[1]).url, "https://x/a.wav");
   EXPECT_EQ(std::get<PauseVerb>(doc.verbs[2]).length_s, 2);
   EXPECT_EQ(std::get<RecordVerb>(doc.verbs[3]).action, "/phone/process-voice/CA1");
+  EXPECT_EQ(std::get<RecordVerb>(doc.verbs[3]).timeout_s, 2);
   EXPECT_EQ(std::get<DialVerb>(doc.verbs[4]).number, "+14155550100");
   EXPECT_EQ(std::get<DialVerb>(doc.verbs[5]).number, "+1234");
   EXPECT_TRUE(std::holds_alternative<HangupVerb>(doc.verbs[6]));
   EXPECT_EQ(std::get<OtherVerb>(doc.verbs[7]).name, "Gather");
+}
+
+TEST(TwimlReaderTest, RecordTimeoutDefaultsToTwiliosFiveSeconds) {
+  const auto doc = read_twiml("<Response><Record action=\"/a\"/></Response>");
+  ASSERT_TRUE(doc.ok()) << doc.error;
+  EXPECT_EQ(std::get<RecordVerb>(doc.verbs[0]).timeout_s, 5);
 }
 
 TEST(TwimlReaderTest, EmptyResponseHasNoVerbs) {
@@ -61,6 +68,9 @@ TEST(TwimlReaderTest, GarbageIsRefused) {
                           "<Response><Connect/></Response>",
                           "<Response><Redirect>  </Redirect></Response>",
                           "<Response><Pause length=\"x\"/></Response>",
+                          "<Response><Pause length=\"-1\"/></Response>",
+                          "<Response><Record timeout=\"soon\"/></Response>",
+                          "<Response><Record timeout=\"100000\"/></Response>",
                           "<Response><Say>&bogus;</Say></Response>"}) {
     const auto doc = read_twiml(bad);
     EXPECT_FALSE(doc.ok()) << bad;
