@@ -12,6 +12,7 @@
 #include "stt/openai/openai_stt.hpp"
 #include "stt/pocketsphinx/pocketsphinx_engine.hpp"
 #include "tts/espeak/espeak_engine.hpp"
+#include "tts/cached_engine.hpp"
 #include "tts/flite/flite_engine.hpp"
 #include "tts/openai/openai_tts.hpp"
 #include "vad/webrtc/webrtc_vad.hpp"
@@ -106,6 +107,10 @@ Engines build_engines(const Settings& settings) {
                                             .model = settings.tts.model,
                                             .voice = voice.empty() ? "alloy" : voice,
                                             .timeout = seconds(settings.tts.timeout_s)});
+  }
+  if (settings.tts.cache_mb > 0) {
+    engines.tts = std::make_unique<tts::CachedTtsEngine>(
+        std::move(engines.tts), static_cast<std::size_t>(settings.tts.cache_mb) << 20);
   }
 
   if (settings.agent.engine == "scripted") {

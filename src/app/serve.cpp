@@ -220,11 +220,16 @@ int run_server(const Settings& settings, const ServeCommand& command) {
   recording_services.delete_recording = [rest, &io](std::string url) {
     const std::string sid = twilio::recording_sid_of(url);
     if (sid.empty()) return;
-    rest->delete_recording(sid, asio::make_strand(io), [sid](util::Result<bool> deleted) {
-      if (!deleted.ok()) {
-        spdlog::warn("Could not delete recording {}: {}", sid, deleted.error().message);
-      }
-    });
+    // The answer comes later on another stack: carry the call's sid into its log line.
+    rest->delete_recording(sid, asio::make_strand(io),
+                           [sid, call_sid = std::string(log::current_call_sid())](
+                               util::Result<bool> deleted) {
+                             log::CallScope scope(call_sid);
+                             if (!deleted.ok()) {
+                               spdlog::warn("Could not delete recording {}: {}", sid,
+                                            deleted.error().message);
+                             }
+                           });
   };
   net::RecordingRoutes recording_routes(
       {.recording_hosts = settings.twilio.recording_hosts,

@@ -346,6 +346,7 @@ const KeySpec kTtsKeys[] = {
     {"api_key", [](const Entry& e) { e.to.tts.api_key = e.string(); }},
     {"model", [](const Entry& e) { e.to.tts.model = check_not_empty(e.field, e.string()); }},
     {"timeout_s", [](const Entry& e) { e.to.tts.timeout_s = e.int_field(1, 600); }},
+    {"cache_mb", [](const Entry& e) { e.to.tts.cache_mb = e.int_field(0, 4096); }},
 };
 
 const KeySpec kAgentKeys[] = {
@@ -667,6 +668,7 @@ std::string describe(const Settings& s) {
   line("api_key", masked(s.tts.api_key));
   line("model", toml_string(s.tts.model));
   line("timeout_s", s.tts.timeout_s);
+  line("cache_mb", s.tts.cache_mb);
 
   out << "\n[agent]\n";
   line("engine", toml_string(s.agent.engine));

@@ -104,6 +104,7 @@ struct TtsSettings {
   std::string api_key;           // openai
   std::string model = "tts-1";   // openai
   int timeout_s = 10;            // openai: one sentence's request
+  int cache_mb = 16;             // sentences said before, kept for reuse (0 = no cache)
 
   bool operator==(const TtsSettings&) const = default;
 };
