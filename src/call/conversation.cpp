@@ -134,13 +134,19 @@ void Conversation::remember(std::span<const std::int16_t> frame_8k) {
   const auto capacity = std::max<std::size_t>(
       audio::kFrameSamples,
       static_cast<std::size_t>(options_.pre_speech.count()) * audio::kTelephonyRateHz / 1000);
-  for (const std::int16_t sample : frame_8k) {
-    if (recent_samples_.size() < capacity) {
-      recent_samples_.push_back(sample);
-    } else {
-      recent_samples_[recent_start_] = sample;
-      recent_start_ = (recent_start_ + 1) % capacity;
-    }
+  // Every 20 ms of every call comes through here: copy in blocks, not sample by sample
+  // (a modulo per sample showed up in profiles at a few hundred calls).
+  if (recent_samples_.size() < capacity) {
+    const std::size_t n = std::min(capacity - recent_samples_.size(), frame_8k.size());
+    recent_samples_.insert(recent_samples_.end(), frame_8k.begin(), frame_8k.begin() + n);
+    frame_8k = frame_8k.subspan(n);
+  }
+  if (frame_8k.size() > capacity) frame_8k = frame_8k.last(capacity);
+  while (!frame_8k.empty()) {
+    const std::size_t n = std::min(frame_8k.size(), capacity - recent_start_);
+    std::copy_n(frame_8k.begin(), n, recent_samples_.begin() + static_cast<std::ptrdiff_t>(recent_start_));
+    recent_start_ = (recent_start_ + n) % capacity;
+    frame_8k = frame_8k.subspan(n);
   }
 }
 

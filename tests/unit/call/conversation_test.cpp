@@ -35,7 +35,10 @@ struct ScriptedStt : stt::SttEngine {
     Stream(ScriptedStt& engine, boost::asio::any_io_executor executor)
         : engine(engine), executor(std::move(executor)) {}
     void start_utterance() override { ++engine.utterances; }
-    void feed(std::span<const std::int16_t> pcm) override { engine.samples_fed += pcm.size(); }
+    void feed(std::span<const std::int16_t> pcm) override {
+      engine.samples_fed += pcm.size();
+      engine.fed.insert(engine.fed.end(), pcm.begin(), pcm.end());
+    }
     void finish(std::function<void(util::Result<stt::Transcript>)> done) override {
       std::string text = engine.transcripts.empty() ? "" : engine.transcripts.front();
       if (!engine.transcripts.empty()) engine.transcripts.pop_front();
@@ -55,6 +58,7 @@ struct ScriptedStt : stt::SttEngine {
   std::deque<std::string> transcripts;
   int utterances = 0, cancels = 0;
   std::size_t samples_fed = 0;
+  std::vector<std::int16_t> fed;
 };
 
 // "Speaks" 100 ms of audio per word, one sentence per call.
@@ -170,6 +174,35 @@ TEST_F(ConversationTest, GreetsThenAnswersATurn) {
   EXPECT_EQ(conversation.history()[0].caller, "what are your opening hours");
   EXPECT_EQ(conversation.history()[0].agent, "We are open from eight to six every day");
   EXPECT_NE(registry.render().find("voxgate_turn_latency_seconds_count 1"), std::string::npos);
+}
+
+TEST_F(ConversationTest, TheRecognizerGetsThePreSpeechAudioInTimeOrder) {
+  conversation.start(now);
+  settle();
+  conversation.on_mark_played(output.plays[0].first);
+  // 1 s of quiet frames whose samples count up (all below the stand-in VAD's threshold),
+  // then speech: the recognizer must get the last 300 ms (pre_speech) of the count, in
+  // order, before the loud samples.
+  std::int16_t next = 0;
+  for (int t = 0; t < 1000; t += 20) {
+    std::vector<std::int16_t> frame(160);
+    for (auto& sample : frame) sample = static_cast<std::int16_t>(next++ % 1000);
+    now += 20ms;
+    conversation.on_audio(frame, now);
+    io.poll();
+  }
+  frames(true, 200);
+  // The ring holds the 300 ms up to the endpointer's speech start: the count's tail, then
+  // the first loud frames.
+  const auto first_loud = std::find(stt.fed.begin(), stt.fed.end(), 5000) - stt.fed.begin();
+  ASSERT_GT(first_loud, 0);
+  ASSERT_LT(first_loud, 2400);
+  for (std::ptrdiff_t i = 0; i < first_loud; ++i) {
+    ASSERT_EQ(stt.fed[i], static_cast<std::int16_t>((8000 - first_loud + i) % 1000)) << "sample " << i;
+  }
+  EXPECT_TRUE(std::all_of(stt.fed.begin() + first_loud, stt.fed.end(),
+                          [](std::int16_t sample) { return sample == 5000; }));
+  EXPECT_EQ(stt.fed.size(), static_cast<std::size_t>(first_loud) + 200 / 20 * 160);
 }
 
 TEST_F(ConversationTest, CallerTalkingOverTheReplyInterruptsItAndHistoryKeepsWhatWasHeard) {
