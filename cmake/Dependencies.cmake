@@ -17,6 +17,8 @@ target_include_directories(pocketsphinx_lib INTERFACE ${POCKETSPHINX_INCLUDE_DIR
 target_link_libraries(pocketsphinx_lib INTERFACE ${POCKETSPHINX_LINK_LIBRARIES})
 pkg_check_modules(WEBRTC_APM REQUIRED IMPORTED_TARGET webrtc-audio-processing)
 pkg_check_modules(ESPEAK_NG REQUIRED IMPORTED_TARGET espeak-ng)
+# The Redis session store's client (libhiredis-dev; 0.14 on Debian 12).
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 # flite ships no pkg-config file: its libraries by name (flite1-dev).
 find_library(FLITE_LIB flite REQUIRED)
 find_library(FLITE_USENGLISH_LIB flite_usenglish REQUIRED)
