@@ -18,12 +18,18 @@ bool AudioStore::is_valid_id(std::string_view id) {
 std::string AudioStore::put(std::vector<std::uint8_t> mulaw, Clock::time_point now) {
   // 128 bits from OpenSSL's generator (random_secret gives 256 in hex).
   std::string id = twilio::StreamTokenIssuer::random_secret().substr(0, 32);
+  if (observer_) observer_(id, mulaw);
   std::lock_guard lock(mutex_);
   bytes_ += mulaw.size();
   entries_[id] = {std::move(mulaw), now + ttl_};
   order_.push_back(id);
   evict(now);
   return id;
+}
+
+void AudioStore::set_observer(
+    std::function<void(const std::string& id, const std::vector<std::uint8_t>& mulaw)> observer) {
+  observer_ = std::move(observer);
 }
 
 void AudioStore::evict(Clock::time_point now) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -30,6 +31,10 @@ class AudioStore {
   std::optional<std::vector<std::uint8_t>> get(std::string_view id,
                                                Clock::time_point now = Clock::now()) const;
   static bool is_valid_id(std::string_view id);
+  // Called with each new id and its audio after put() (outside the lock): the shared store
+  // mirror (call/shared_calls.hpp). Set it once, before the store is shared between threads.
+  void set_observer(
+      std::function<void(const std::string& id, const std::vector<std::uint8_t>& mulaw)> observer);
   std::size_t size_bytes() const;
 
  private:
@@ -45,6 +50,7 @@ class AudioStore {
   std::map<std::string, Entry, std::less<>> entries_;
   std::deque<std::string> order_;  // oldest first
   std::size_t bytes_ = 0;
+  std::function<void(const std::string&, const std::vector<std::uint8_t>&)> observer_;
 };
 
 }  // namespace voxgate::call

@@ -28,8 +28,17 @@ bool CallRecord::ended() const { return is_terminal_status(status); }
 CallHistory::CallHistory(std::size_t max_ended_kept) : max_ended_kept_(max_ended_kept) {}
 
 void CallHistory::record_incoming(CallRecord record) {
-  std::lock_guard lock(mutex_);
+  std::optional<CallRecord> changed;
+  {
+    std::lock_guard lock(mutex_);
+    insert_or_update(std::move(record), changed);
+  }
+  if (changed) observer_(*changed);
+}
+
+void CallHistory::insert_or_update(CallRecord record, std::optional<CallRecord>& changed) {
   auto [it, inserted] = calls_.try_emplace(record.call_sid, record);
+  if (observer_) changed = it->second;
   if (inserted) {
     if (!record.ended()) ++active_;
     note_if_ended(it->second);
@@ -42,6 +51,7 @@ void CallHistory::record_incoming(CallRecord record) {
   if (existing.ended()) record.status = existing.status;
   const bool becomes_ended = !existing.ended() && record.ended();
   existing = std::move(record);
+  if (observer_) changed = existing;
   if (becomes_ended) {
     --active_;
     note_if_ended(existing);
@@ -50,6 +60,14 @@ void CallHistory::record_incoming(CallRecord record) {
 
 bool CallHistory::update_status(std::string_view call_sid, std::string_view status,
                                 TimePoint now) {
+  std::optional<CallRecord> changed;
+  const bool known = apply_status(call_sid, status, now, changed);
+  if (changed) observer_(*changed);
+  return known;
+}
+
+bool CallHistory::apply_status(std::string_view call_sid, std::string_view status, TimePoint now,
+                               std::optional<CallRecord>& changed) {
   std::lock_guard lock(mutex_);
   auto it = calls_.find(call_sid);
   const bool known = it != calls_.end();
@@ -66,6 +84,7 @@ bool CallHistory::update_status(std::string_view call_sid, std::string_view stat
   if (was_ended) return known;
   record.status = std::string(status);
   record.updated_at = now;
+  if (observer_) changed = record;
   if (record.ended()) {
     --active_;
     note_if_ended(record);
@@ -96,67 +115,94 @@ void CallHistory::note_if_ended(const CallRecord& record) {
 }
 
 void CallHistory::record_stream_start(std::string_view call_sid, std::string_view stream_sid) {
-  std::lock_guard lock(mutex_);
-  const auto it = calls_.find(call_sid);
-  if (it != calls_.end()) it->second.stream_sid = std::string(stream_sid);
+  change(call_sid, [&](CallRecord& record) {
+    record.stream_sid = std::string(stream_sid);
+    return true;
+  });
 }
 
 void CallHistory::record_dtmf(std::string_view call_sid, std::string_view digit, TimePoint at) {
-  std::lock_guard lock(mutex_);
-  const auto it = calls_.find(call_sid);
-  if (it == calls_.end() || it->second.dtmf.size() >= CallRecord::kMaxDtmf) return;
-  it->second.dtmf.push_back({std::string(digit), at});
+  change(call_sid, [&](CallRecord& record) {
+    if (record.dtmf.size() >= CallRecord::kMaxDtmf) return false;
+    record.dtmf.push_back({std::string(digit), at});
+    return true;
+  });
 }
 
 void CallHistory::record_turns(std::string_view call_sid, std::vector<TurnRecord> turns) {
-  std::lock_guard lock(mutex_);
-  const auto it = calls_.find(call_sid);
-  if (it != calls_.end()) it->second.turns = std::move(turns);
+  change(call_sid, [&](CallRecord& record) {
+    record.turns = std::move(turns);
+    return true;
+  });
 }
 
 void CallHistory::record_end_action(std::string_view call_sid, std::string_view action) {
-  std::lock_guard lock(mutex_);
-  const auto it = calls_.find(call_sid);
-  if (it != calls_.end()) it->second.end_action = std::string(action);
+  change(call_sid, [&](CallRecord& record) {
+    record.end_action = std::string(action);
+    return true;
+  });
 }
 
 void CallHistory::record_mode(std::string_view call_sid, CallMode mode) {
-  std::lock_guard lock(mutex_);
-  const auto it = calls_.find(call_sid);
-  if (it != calls_.end()) it->second.mode = mode;
+  change(call_sid, [&](CallRecord& record) {
+    record.mode = mode;
+    return true;
+  });
 }
 
 void CallHistory::append_turn(std::string_view call_sid, TurnRecord turn) {
-  std::lock_guard lock(mutex_);
-  const auto it = calls_.find(call_sid);
-  if (it != calls_.end()) it->second.turns.push_back(std::move(turn));
+  change(call_sid, [&](CallRecord& record) {
+    record.turns.push_back(std::move(turn));
+    return true;
+  });
 }
 
 void CallHistory::record_stream_error(std::string_view call_sid, std::string_view error) {
-  std::lock_guard lock(mutex_);
-  const auto it = calls_.find(call_sid);
-  if (it != calls_.end()) it->second.stream_error = std::string(error);
+  change(call_sid, [&](CallRecord& record) {
+    record.stream_error = std::string(error);
+    return true;
+  });
 }
 
 void CallHistory::record_pending_reply(std::string_view call_sid, std::string_view audio_id) {
-  std::lock_guard lock(mutex_);
-  const auto it = calls_.find(call_sid);
-  if (it != calls_.end()) it->second.pending_reply_audio = std::string(audio_id);
+  change(call_sid, [&](CallRecord& record) {
+    record.pending_reply_audio = std::string(audio_id);
+    return true;
+  });
 }
 
 std::optional<std::string> CallHistory::take_pending_reply(std::string_view call_sid) {
-  std::lock_guard lock(mutex_);
-  const auto it = calls_.find(call_sid);
-  if (it == calls_.end()) return std::nullopt;
-  return std::exchange(it->second.pending_reply_audio, std::nullopt);
+  std::optional<std::string> taken;
+  change(call_sid, [&](CallRecord& record) {
+    taken = std::exchange(record.pending_reply_audio, std::nullopt);
+    return taken.has_value();
+  });
+  return taken;
 }
 
 int CallHistory::count_unheard_turn(std::string_view call_sid, bool heard) {
+  int count = 0;
+  change(call_sid, [&](CallRecord& record) {
+    record.unheard_turns = heard ? 0 : record.unheard_turns + 1;
+    count = record.unheard_turns;
+    return true;
+  });
+  return count;
+}
+
+void CallHistory::set_observer(std::function<void(const CallRecord&)> observer) {
+  observer_ = std::move(observer);
+}
+
+void CallHistory::restore(CallRecord record) {
   std::lock_guard lock(mutex_);
-  const auto it = calls_.find(call_sid);
-  if (it == calls_.end()) return 0;
-  it->second.unheard_turns = heard ? 0 : it->second.unheard_turns + 1;
-  return it->second.unheard_turns;
+  auto [it, inserted] = calls_.try_emplace(record.call_sid);
+  const bool was_live = !inserted && !it->second.ended();
+  it->second = std::move(record);
+  const bool live = !it->second.ended();
+  if (live && !was_live) ++active_;
+  if (!live && was_live) --active_;
+  if (!live && (inserted || was_live)) note_if_ended(it->second);
 }
 
 std::optional<CallRecord> CallHistory::find(std::string_view call_sid) const {

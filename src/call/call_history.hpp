@@ -1,11 +1,13 @@
 // The record of every call this worker has answered: who called, in which mode, and
 // where Twilio says the call stands. It backs /healthz (active calls), /calls, and the
-// status callback. Later, live per-call sessions and the shared store build on it.
+// status callback. With a shared store (call/shared_calls.hpp) it is this worker's copy of
+// the calls, kept in step through the observer and restore().
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -96,12 +98,36 @@ class CallHistory {
   // row; `heard` resets the count. 0 for an unknown sid.
   int count_unheard_turn(std::string_view call_sid, bool heard);
 
+  // Shared state (scale-out): `observer` is called with a copy of a record after each change
+  // above, outside the lock, on the thread that made it (the SessionStore mirror writes it
+  // out). Set it once, before the history is shared between threads.
+  void set_observer(std::function<void(const CallRecord&)> observer);
+  // Puts a record read back from the shared store in place of this worker's copy (another
+  // worker may have moved the call on); the observer is not called.
+  void restore(CallRecord record);
+
   std::optional<CallRecord> find(std::string_view call_sid) const;
   std::vector<CallRecord> list() const;  // newest first
   std::size_t active_count() const;
 
  private:
   void note_if_ended(const CallRecord& record);
+  void insert_or_update(CallRecord record, std::optional<CallRecord>& changed);
+  bool apply_status(std::string_view call_sid, std::string_view status, TimePoint now,
+                    std::optional<CallRecord>& changed);
+  // Applies `change` (returning whether it changed anything) to a known call, then tells the
+  // observer; unknown sids are ignored.
+  template <class Change>
+  void change(std::string_view call_sid, Change&& change) {
+    std::optional<CallRecord> changed;
+    {
+      std::lock_guard lock(mutex_);
+      const auto it = calls_.find(call_sid);
+      if (it == calls_.end() || !change(it->second)) return;
+      if (observer_) changed = it->second;
+    }
+    if (changed) observer_(*changed);
+  }
   void sweep_abandoned(TimePoint now);
 
   static constexpr std::chrono::hours kAbandonedAfter{25};
@@ -113,6 +139,7 @@ class CallHistory {
   std::deque<std::string> ended_order_;  // sids of ended calls, oldest first
   std::size_t active_ = 0;
   std::size_t inserts_since_sweep_ = 0;
+  std::function<void(const CallRecord&)> observer_;
 };
 
 }  // namespace voxgate::call
