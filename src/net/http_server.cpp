@@ -5,6 +5,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -16,6 +17,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -33,6 +35,9 @@ namespace {
 // read and discard for at most this long, then close (a "lingering close").
 constexpr std::chrono::seconds kLingerTimeout{2};
 
+// How often a draining server looks at its open upgraded connections.
+constexpr std::chrono::milliseconds kDrainPoll{50};
+
 }  // namespace
 
 class HttpSession;
@@ -44,6 +49,7 @@ struct detail::HttpServerState {
         router(r),
         options(o),
         acceptor(asio::make_strand(io_context)),
+        drain_timer(acceptor.get_executor()),
         connections(metrics
                         .gauge("voxgate_http_connections", "Open HTTP and WebSocket connections.")
                         .with({})),
@@ -58,12 +64,16 @@ struct detail::HttpServerState {
   const Router& router;
   const HttpServerOptions options;
   tcp::acceptor acceptor;
+  asio::steady_timer drain_timer;  // on the acceptor's strand, like the drain state below
+  std::optional<std::chrono::steady_clock::time_point> quiet_since;
   observe::Gauge& connections;
   observe::Counter& connections_total;
   observe::Family<observe::Counter>& bad_requests_total;
 
+  // Set by stop(): each response closes its connection from then on.
+  std::atomic<bool> draining{false};
   std::mutex mutex;
-  bool stopping = false;
+  bool stopping = false;  // draining has ended: the listener is closed
   std::list<std::weak_ptr<HttpSession>> sessions;
 };
 
@@ -165,7 +175,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       pending->work.reset();
       asio::post(self->stream_.get_executor(),
                  [self, work = std::move(work), response = std::move(response)]() mutable {
-                   if (self->stopping_) response.keep_alive(false);
+                   // While draining, connections are not kept for later requests: at the
+                   // end of the drain an idle one would be closed under a client that just
+                   // chose to reuse it.
+                   if (self->stopping_ || self->server_->draining) response.keep_alive(false);
                    self->send(std::move(response), /*linger=*/false);
                  });
     });
@@ -317,21 +330,47 @@ tcp::endpoint HttpServer::listen(const tcp::endpoint& endpoint) {
   return bound;
 }
 
-void HttpServer::stop() {
+namespace {
+
+// On the acceptor's strand: no new connections; idle ones close, busy ones after their answer.
+void close_listener(const std::shared_ptr<detail::HttpServerState>& state) {
   std::vector<std::shared_ptr<HttpSession>> live;
   {
-    std::lock_guard lock(state_->mutex);
-    if (state_->stopping) return;
-    state_->stopping = true;
-    for (const auto& weak : state_->sessions) {
+    std::lock_guard lock(state->mutex);
+    if (state->stopping) return;
+    state->stopping = true;
+    for (const auto& weak : state->sessions) {
       if (auto session = weak.lock()) live.push_back(std::move(session));
     }
   }
-  asio::post(state_->acceptor.get_executor(), [state = state_] {
-    beast::error_code ignored;
-    state->acceptor.close(ignored);
-  });
+  beast::error_code ignored;
+  state->acceptor.close(ignored);
   for (const auto& session : live) session->request_stop();
+}
+
+// On the acceptor's strand, every kDrainPoll while draining.
+void watch_drain(const std::shared_ptr<detail::HttpServerState>& state) {
+  const UpgradeHandler* upgrades = state->options.upgrade_handler;
+  const auto now = std::chrono::steady_clock::now();
+  if (upgrades != nullptr && upgrades->open_connections() > 0) {
+    state->quiet_since.reset();
+  } else if (!state->quiet_since) {
+    state->quiet_since = now;
+  }
+  if (state->quiet_since && now - *state->quiet_since >= state->options.drain_quiet_period) {
+    return close_listener(state);
+  }
+  state->drain_timer.expires_after(kDrainPoll);
+  state->drain_timer.async_wait([state](beast::error_code ec) {
+    if (!ec) watch_drain(state);
+  });
+}
+
+}  // namespace
+
+void HttpServer::stop() {
+  if (state_->draining.exchange(true)) return;
+  asio::post(state_->acceptor.get_executor(), [state = state_] { watch_drain(state); });
 }
 
 }  // namespace voxgate::net

@@ -13,6 +13,7 @@
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <deque>
 
 #include "call/call_session.hpp"
@@ -51,6 +52,8 @@ struct MediaStreamEndpoint::Shared {
   call::LiveCalls& live_calls;
   call::StreamMetrics& metrics;
   std::optional<twilio::SignatureValidator> validator;
+  // Connections alive, from the upgrade to their end (a draining server waits for them).
+  std::shared_ptr<std::atomic<std::size_t>> open_connections;
 };
 
 namespace {
@@ -91,7 +94,10 @@ class MediaStreamConnection final : public std::enable_shared_from_this<MediaStr
         call_sid_(std::move(call_sid)),
         ws_(rebind_to_strand(stream)),
         pacer_timer_(ws_.get_executor()),
-        start_timer_(ws_.get_executor()) {}
+        start_timer_(ws_.get_executor()) {
+    ++*shared_->open_connections;
+  }
+  ~MediaStreamConnection() override { --*shared_->open_connections; }
 
   void start(Request request) {
     ws_.set_option(websocket::stream_base::timeout{
@@ -343,7 +349,12 @@ MediaStreamEndpoint::MediaStreamEndpoint(MediaStreamOptions options,
           .metrics = metrics,
           .validator = options.auth_token.empty()
                            ? std::nullopt
-                           : std::optional<twilio::SignatureValidator>(options.auth_token)})) {}
+                           : std::optional<twilio::SignatureValidator>(options.auth_token),
+          .open_connections = std::make_shared<std::atomic<std::size_t>>(0)})) {}
+
+std::size_t MediaStreamEndpoint::open_connections() const {
+  return shared_->open_connections->load();
+}
 
 bool MediaStreamEndpoint::accepts(const Request& request) const {
   return request.method() == Method::get &&

@@ -52,6 +52,7 @@ class MediaStreamEndpoint final : public UpgradeHandler {
 
   bool accepts(const Request& request) const override;
   void upgrade(Request request, boost::beast::tcp_stream stream) override;
+  std::size_t open_connections() const override;
 
   struct Shared;  // what every connection of this endpoint reaches
 

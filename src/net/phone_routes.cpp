@@ -77,14 +77,19 @@ PhoneRoutes::PhoneRoutes(PhoneRoutesOptions options, const WebhookAuth& auth,
                                .with({})) {}
 
 void PhoneRoutes::register_routes(Router& router) {
-  router.add_async(Method::post, "/phone/incoming-call",
-                   [this](const Request& request, const PathParams&, Router::Responder respond) {
-                     incoming_call(request, std::move(respond));
-                   });
-  router.add(Method::post, "/phone/incoming-call-streaming",
-             [this](const Request& request, const PathParams&) {
-               return incoming_call_streaming(request);
-             });
+  // A draining worker takes no new calls (Router::set_draining); every other route
+  // belongs to a call in progress and is served until the process exits.
+  const RouteOptions new_call{.refuse_while_draining = true};
+  router.add_async(
+      Method::post, "/phone/incoming-call",
+      [this](const Request& request, const PathParams&, Router::Responder respond) {
+        incoming_call(request, std::move(respond));
+      },
+      new_call);
+  router.add(
+      Method::post, "/phone/incoming-call-streaming",
+      [this](const Request& request, const PathParams&) { return incoming_call_streaming(request); },
+      new_call);
   router.add_async(Method::post, "/phone/stream-ended/{call_sid}",
                    [this](const Request& request, const PathParams& params,
                           Router::Responder respond) {

@@ -80,23 +80,25 @@ Router::Router(observe::Registry& metrics)
           "Time from a complete request to its response being ready, by route.", {"route"},
           observe::latency_buckets_s())) {}
 
-void Router::add(Method method, std::string pattern, Handler handler) {
-  add_route(method, std::move(pattern), std::move(handler), nullptr);
+void Router::add(Method method, std::string pattern, Handler handler, RouteOptions options) {
+  add_route(method, std::move(pattern), std::move(handler), nullptr, options);
 }
 
-void Router::add_async(Method method, std::string pattern, AsyncHandler handler) {
-  add_route(method, std::move(pattern), nullptr, std::move(handler));
+void Router::add_async(Method method, std::string pattern, AsyncHandler handler,
+                       RouteOptions options) {
+  add_route(method, std::move(pattern), nullptr, std::move(handler), options);
 }
 
-void Router::add_route(Method method, std::string pattern, Handler handler, AsyncHandler async) {
+void Router::add_route(Method method, std::string pattern, Handler handler, AsyncHandler async,
+                       RouteOptions options) {
   for (const Route& route : routes_) {
     if (route.method == method && route.pattern == pattern) {
       throw std::logic_error("route registered twice: " + pattern);
     }
   }
   auto segments = split_pattern(pattern);
-  routes_.push_back(
-      {method, std::move(pattern), std::move(segments), std::move(handler), std::move(async)});
+  routes_.push_back({method, std::move(pattern), std::move(segments), std::move(handler),
+                     std::move(async), options});
 }
 
 bool Router::match(const Route& route, const std::vector<std::string>& segments,
@@ -141,6 +143,15 @@ Router::Dispatch Router::dispatch(const Request& request) const {
       if (!allowed.empty()) allowed += ", ";
       allowed += std::string(http::to_string(route.method));
       continue;
+    }
+    if (route.options.refuse_while_draining && draining_) {
+      // Nothing was done, so the request may be retried anywhere: balancers retry a 503
+      // on another worker (deploy/haproxy.cfg `retry-on 503`), Twilio uses the fallback URL.
+      result.response = error_response(Status::service_unavailable, "draining",
+                                        "This server is shutting down and takes no new calls; "
+                                        "retry on another server.");
+      result.response.set(http::field::retry_after, "1");
+      return result;
     }
     if (route.async_handler) {
       result.route = &route;

@@ -12,6 +12,7 @@
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/value.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -46,6 +47,15 @@ Response error_response(Status status, std::string_view code, std::string_view m
 Response twiml_response(std::string xml);
 Response empty_response(Status status);
 
+// How a route behaves while the server drains (after SIGTERM, DESIGN.md §2, docs/SCALING.md).
+struct RouteOptions {
+  // A route that starts new work (an incoming-call webhook) answers 503 with
+  // {"error":"draining"} while draining, without calling its handler, so Twilio uses the
+  // number's fallback URL or a load balancer retries on another worker. Routes of calls
+  // already in progress keep being served until the process exits.
+  bool refuse_while_draining = false;
+};
+
 class Router {
  public:
   using Handler = std::function<Response(const Request&, const PathParams&)>;
@@ -62,8 +72,13 @@ class Router {
   // Registers a route at start-up (not thread-safe; `handle` may run concurrently only
   // after all routes are added). A second route with the same method and pattern is a
   // programming error (std::logic_error).
-  void add(Method method, std::string pattern, Handler handler);
-  void add_async(Method method, std::string pattern, AsyncHandler handler);
+  void add(Method method, std::string pattern, Handler handler, RouteOptions options = {});
+  void add_async(Method method, std::string pattern, AsyncHandler handler,
+                 RouteOptions options = {});
+
+  // Thread-safe. While draining, routes added with `refuse_while_draining` answer 503.
+  void set_draining(bool draining) { draining_ = draining; }
+  bool draining() const { return draining_; }
 
   // Thread-safe. Never throws: an unknown path gives 404, a known path with another
   // method 405 (with Allow), an unparsable target 400, and a handler that throws 500
@@ -80,6 +95,7 @@ class Router {
     std::vector<std::string> segments;
     Handler handler;             // one of these two is set
     AsyncHandler async_handler;
+    RouteOptions options;
   };
   struct Dispatch {
     const Route* route = nullptr;  // the async route to call, or null when `response` is set
@@ -92,13 +108,15 @@ class Router {
   // Version, keep-alive, headers and metrics of a finished response.
   Response finish(const Request& request, Response response, const std::string& label,
                   std::chrono::steady_clock::time_point started) const;
-  void add_route(Method method, std::string pattern, Handler handler, AsyncHandler async);
+  void add_route(Method method, std::string pattern, Handler handler, AsyncHandler async,
+                 RouteOptions options);
   static bool match(const Route& route, const std::vector<std::string>& segments,
                     PathParams& params);
 
   std::vector<Route> routes_;
   observe::Family<observe::Counter>& requests_total_;
   observe::Family<observe::Histogram>& request_duration_s_;
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace voxgate::net

@@ -69,6 +69,7 @@ ServiceRoutes::ServiceRoutes(const WebhookAuth& auth, const call::CallHistory& h
 }
 
 void ServiceRoutes::register_routes(Router& router) {
+  router_ = &router;
   router.add(Method::get, "/healthz",
              [this](const Request&, const PathParams&) { return healthz(); });
   router.add(Method::get, "/metrics",
@@ -81,12 +82,18 @@ void ServiceRoutes::register_routes(Router& router) {
              });
 }
 
+void ServiceRoutes::set_draining(bool draining) {
+  draining_ = draining;
+  if (router_ != nullptr) router_->set_draining(draining);
+}
+
 Response ServiceRoutes::healthz() const {
   const auto uptime =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
   const bool draining = draining_;
   return json_response(draining ? Status::service_unavailable : Status::ok,
                        {{"status", draining ? "draining" : "ok"},
+                        {"draining", draining},
                         {"version", kVersion},
                         {"uptime_s", uptime.count()},
                         {"active_calls", history_.active_count()},

@@ -18,11 +18,14 @@ class ServiceRoutes {
   ServiceRoutes(const WebhookAuth& auth, const call::CallHistory& history,
                 observe::Registry& metrics);
 
+  // Also remembers `router`, which set_draining drains with these routes.
   void register_routes(Router& router);
 
-  // Thread-safe. While draining, /healthz answers 503 so balancers send new calls
-  // elsewhere, while the process keeps serving what it has.
-  void set_draining(bool draining) { draining_ = draining; }
+  // Thread-safe. While draining, /healthz answers 503 {"status":"draining"} so balancers
+  // take this worker out of rotation, and the router these routes were registered on
+  // refuses new calls (Router::set_draining), while requests of calls in progress are
+  // still served.
+  void set_draining(bool draining);
 
  private:
   Response healthz() const;
@@ -37,6 +40,7 @@ class ServiceRoutes {
   observe::Gauge& uptime_s_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::atomic<bool> draining_{false};
+  Router* router_ = nullptr;  // set at start-up by register_routes
 };
 
 }  // namespace voxgate::net

@@ -272,9 +272,69 @@ TEST(ServiceRoutesTest, HealthzReportsActiveCallsAndDraining) {
   EXPECT_TRUE(body.at("development_mode").as_bool());
   EXPECT_TRUE(body.contains("version"));
   EXPECT_TRUE(body.contains("uptime_s"));
+  EXPECT_FALSE(body.at("draining").as_bool());
   server.service.set_draining(true);
   response = server.handle(Request{Method::get, "/healthz", 11});
   EXPECT_EQ(response.result(), Status::service_unavailable);
+  EXPECT_EQ(response[http::field::content_type], "application/json");
+  body = boost::json::parse(response.body()).as_object();
+  EXPECT_EQ(body.at("status").as_string(), "draining");
+  EXPECT_TRUE(body.at("draining").as_bool());
+  EXPECT_EQ(body.at("active_calls").as_int64(), 1);
+}
+
+// After SIGTERM (ServiceRoutes::set_draining): no new calls, so Twilio uses the number's
+// fallback URL or the balancer retries on another worker; everything a call already in
+// progress needs is still served.
+TEST(ServiceRoutesTest, DrainingRefusesNewCallsAndServesCallsInProgress) {
+  Server server({});
+  ASSERT_EQ(server.handle(post_form("/phone/incoming-call-streaming", kSeedBody)).result(),
+            Status::ok);
+  const std::string audio_id = server.ai.replies().put(std::vector<std::uint8_t>(800, 0xFF));
+  server.service.set_draining(true);
+  EXPECT_TRUE(server.router.draining());
+
+  for (const char* route : {"/phone/incoming-call", "/phone/incoming-call-streaming",
+                            "/phone/incoming-call-streaming?mode=hybrid"}) {
+    SCOPED_TRACE(route);
+    const Response refused =
+        server.handle(post_form(route, "CallSid=CAnew&From=%2B1234567890&To=%2B0987654321"));
+    EXPECT_EQ(refused.result(), Status::service_unavailable);
+    EXPECT_EQ(refused[http::field::content_type], "application/json");
+    EXPECT_EQ(refused[http::field::retry_after], "1");
+    const auto body = boost::json::parse(refused.body()).as_object();
+    EXPECT_EQ(body.at("error").as_string(), "draining");
+    EXPECT_FALSE(body.at("message").as_string().empty());
+  }
+  EXPECT_FALSE(server.history.find("CAnew").has_value());  // refused before any work
+
+  // The call answered before the drain goes on.
+  const Response audio =
+      server.handle(Request{Method::get, "/audio/" + audio_id + ".wav", 11});
+  EXPECT_EQ(audio.result(), Status::ok);
+  EXPECT_EQ(audio[http::field::content_type], "audio/wav");
+  const Response ended = server.handle(post_form("/phone/stream-ended/test123", kSeedBody));
+  EXPECT_EQ(ended.result(), Status::ok) << ended.body();
+  EXPECT_NE(ended.body().find("<Response>"), std::string::npos) << ended.body();
+  EXPECT_EQ(server.handle(post_form("/phone/stream-status/test123",
+                                    "CallSid=test123&StreamEvent=stream-stopped"))
+                .result(),
+            Status::no_content);
+  EXPECT_EQ(server.handle(post_form("/phone/call-status",
+                                    "CallSid=test123&CallStatus=completed&CallDuration=9"))
+                .result(),
+            Status::no_content);
+  EXPECT_EQ(server.history.find("test123")->status, "completed");
+  EXPECT_EQ(server.handle(Request{Method::get, "/calls/test123", 11}).result(), Status::ok);
+  const Response metrics = server.handle(Request{Method::get, "/metrics", 11});
+  EXPECT_NE(metrics.body().find("route=\"/phone/incoming-call-streaming\",method=\"POST\","
+                                "status=\"503\"} 2"),
+            std::string::npos)
+      << metrics.body();
+
+  server.service.set_draining(false);  // (not used by the server, but not one-way either)
+  EXPECT_EQ(server.handle(post_form("/phone/incoming-call-streaming", kSeedBody)).result(),
+            Status::ok);
 }
 
 TEST(ServiceRoutesTest, MetricsAreServedAsPrometheusText) {

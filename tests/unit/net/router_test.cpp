@@ -162,5 +162,45 @@ TEST_F(RouterTest, DuplicateRouteIsAStartupBug) {
                std::logic_error);
 }
 
+TEST(RouterDrainTest, OnlyRoutesMarkedForItAreRefusedWhileDraining) {
+  observe::Registry metrics;
+  Router router(metrics);
+  int new_calls = 0;
+  router.add(
+      Method::post, "/phone/incoming-call",
+      [&new_calls](const Request&, const PathParams&) {
+        ++new_calls;
+        return empty_response(Status::ok);
+      },
+      {.refuse_while_draining = true});
+  router.add_async(
+      Method::post, "/later",
+      [](const Request&, const PathParams&, Router::Responder respond) {
+        respond(empty_response(Status::ok));
+      },
+      {.refuse_while_draining = true});
+  router.add(Method::post, "/phone/call-status",
+             [](const Request&, const PathParams&) { return empty_response(Status::no_content); });
+
+  EXPECT_FALSE(router.draining());
+  EXPECT_EQ(router.handle(make_request(Method::post, "/phone/incoming-call")).result(), Status::ok);
+  router.set_draining(true);
+  const Response refused = router.handle(make_request(Method::post, "/phone/incoming-call"));
+  EXPECT_EQ(refused.result(), Status::service_unavailable);
+  EXPECT_NE(refused.body().find("\"error\":\"draining\""), std::string::npos) << refused.body();
+  EXPECT_EQ(new_calls, 1);  // the handler was not called
+  std::optional<Response> later;
+  router.handle_async(make_request(Method::post, "/later"),
+                      [&later](Response response) { later = std::move(response); });
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->result(), Status::service_unavailable);
+  // Other routes, an unknown path and a wrong method are answered as before.
+  EXPECT_EQ(router.handle(make_request(Method::post, "/phone/call-status")).result(),
+            Status::no_content);
+  EXPECT_EQ(router.handle(make_request(Method::post, "/nowhere")).result(), Status::not_found);
+  EXPECT_EQ(router.handle(make_request(Method::get, "/phone/incoming-call")).result(),
+            Status::method_not_allowed);
+}
+
 }  // namespace
 }  // namespace voxgate::net
