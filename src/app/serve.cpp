@@ -20,6 +20,9 @@
 #include "app/engines.hpp"
 #include "call/ai_voice_integration.hpp"
 #include "call/call_history.hpp"
+#include "call/call_sid.hpp"
+#include "call/shared_calls.hpp"
+#include "store/redis/redis_store.hpp"
 #include "call/call_session.hpp"
 #include "call/live_calls.hpp"
 #include "call/stream_metrics.hpp"
@@ -184,11 +187,34 @@ int run_server(const Settings& settings, const ServeCommand& command) {
                          .stt = engines.stt.get(),
                          .agent = engines.agent.get(),
                          .tts = engines.tts.get()});
+  // Scale-out: with REDIS_URL, call records and reply audio are shared with every worker.
+  std::unique_ptr<store::SessionStore> shared_store;
+  std::optional<call::SharedCalls> shared;
+  if (!settings.store.redis_url.empty()) {
+    auto made = store::make_redis_store({.url = settings.store.redis_url});
+    if (!made.ok()) throw StartupError("store.redis_url (REDIS_URL): " + made.error().message);
+    shared_store = std::move(*made);
+    shared.emplace(*shared_store, history, ai.replies(), metrics,
+                   call::SharedCallsOptions{
+                       .call_ttl = std::chrono::seconds(settings.call.max_call_s) +
+                                   std::chrono::hours(1),
+                       .executor = io.get_executor()});
+    router.set_shared_state(
+        [&shared, &io](std::string call_sid, std::function<void()> then) {
+          if (!call::is_valid_call_sid(call_sid)) return then();  // the route refuses it
+          shared->load(std::move(call_sid), io.get_executor(),
+                       [then = std::move(then)](call::LoadResult) { then(); });
+        },
+        [&shared] { return shared->available(); });
+    spdlog::info("Call state is shared through Redis ({}): any worker can carry on any call",
+                 mask_url_password(settings.store.redis_url));
+  }
   net::PhoneRoutes phone_routes(
       {.greeting = settings.call.greeting,
        .streaming_mode =
            settings.call.mode == "hybrid" ? call::CallMode::kHybrid : call::CallMode::kStreaming,
-       .executor = io.get_executor()},
+       .executor = io.get_executor(),
+       .shared = shared ? &*shared : nullptr},
       auth, tokens, ai, history, metrics);
   call::LiveCalls live_calls(static_cast<std::size_t>(server_settings.max_concurrent_calls));
   call::StreamMetrics stream_metrics(metrics);
@@ -238,6 +264,7 @@ int run_server(const Settings& settings, const ServeCommand& command) {
        .executor = io.get_executor()},
       auth, ai, history, metrics, std::move(recording_services));
   net::ServiceRoutes service_routes(auth, history, metrics);
+  if (shared) service_routes.set_store("redis", [&shared] { return shared->available(); });
   phone_routes.register_routes(router);
   recording_routes.register_routes(router);
   service_routes.register_routes(router);
@@ -273,8 +300,8 @@ int run_server(const Settings& settings, const ServeCommand& command) {
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
     if (ec) return;
-    spdlog::info("Received {}: no new connections; finishing requests in flight and letting "
-                 "{} live stream(s) run for up to {} s",
+    spdlog::info("Received {}: no new calls (/healthz answers 503); serving the calls in "
+                 "progress and letting {} live stream(s) run for up to {} s",
                  signal_number == SIGTERM ? "SIGTERM" : "SIGINT", live_calls.size(),
                  server_settings.drain_timeout_s);
     service_routes.set_draining(true);

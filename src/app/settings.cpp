@@ -576,6 +576,8 @@ std::string toml_string(std::string_view value) {
 
 std::string masked(std::string_view secret) { return toml_string(secret.empty() ? "" : kMask); }
 
+}  // namespace
+
 // "redis://user:pw@host" -> "redis://user:***@host"; a userinfo without ':' is taken to be a
 // password (redis://pw@host is common). The last '@' is used so that an unencoded '@' or '/'
 // in a password is masked too; a path containing '@' (unix:///tmp/a@b) is left alone.
@@ -593,8 +595,6 @@ std::string mask_url_password(std::string_view url) {
   return std::string(url.substr(0, userinfo_begin)) + user + std::string(kMask) +
          std::string(url.substr(at));
 }
-
-}  // namespace
 
 Settings load_settings(const std::optional<std::string>& config_path, const EnvLookup& env,
                        const SettingsOverrides& flags) {

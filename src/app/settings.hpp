@@ -189,4 +189,7 @@ Settings load_settings(const std::optional<std::string>& config_path, const EnvL
 // config file that loads back to the same non-secret values.
 std::string describe(const Settings& settings);
 
+// `url` with the password of its userinfo replaced by a mask, for logs and --print-config.
+std::string mask_url_password(std::string_view url);
+
 }  // namespace voxgate::app

@@ -191,9 +191,11 @@ int sim(const SimCommand& command) {
   } else if (const char* sid = std::getenv("TWILIO_ACCOUNT_SID"); sid != nullptr) {
     options.call.account_sid = sid;
   }
+  // Recordings are served in recording mode, and for streaming calls the server carries on
+  // in recording mode when their stream fails (its fallback).
   std::optional<sim::RecordingHost> recordings;
-  if (command.mode == "recording") {
-    options.call.mode = sim::CallMode::kRecording;
+  if (command.mode == "recording") options.call.mode = sim::CallMode::kRecording;
+  {
     const auto colon = command.recordings_listen.rfind(':');
     try {
       if (colon == std::string::npos) throw std::invalid_argument("no port");
@@ -207,8 +209,10 @@ int sim(const SimCommand& command) {
       return 2;
     }
     options.call.recordings = &*recordings;
-    std::fprintf(stderr, "voxgate sim: serving recordings at %s (the server's "
-                 "twilio.recording_hosts must allow it)\n", recordings->base_url().c_str());
+    if (options.call.mode == sim::CallMode::kRecording) {
+      std::fprintf(stderr, "voxgate sim: serving recordings at %s (the server's "
+                   "twilio.recording_hosts must allow it)\n", recordings->base_url().c_str());
+    }
   }
   options.call.keep_audio = !command.record_dir.empty() || command.transcribe;
   if (!command.record_dir.empty()) {

@@ -90,17 +90,24 @@ void PhoneRoutes::register_routes(Router& router) {
       Method::post, "/phone/incoming-call-streaming",
       [this](const Request& request, const PathParams&) { return incoming_call_streaming(request); },
       new_call);
-  router.add_async(Method::post, "/phone/stream-ended/{call_sid}",
-                   [this](const Request& request, const PathParams& params,
-                          Router::Responder respond) {
-                     stream_ended(request, params.get("call_sid"), std::move(respond));
-                   });
-  router.add(Method::post, "/phone/stream-status/{call_sid}",
-             [this](const Request& request, const PathParams& params) {
-               return stream_status(request, params.get("call_sid"));
-             });
-  router.add(Method::post, "/phone/call-status",
-             [this](const Request& request, const PathParams&) { return call_status(request); });
+  // These read or change a call another worker may have moved on (shared state).
+  const RouteOptions of_a_call{.acts_on_call = true};
+  router.add_async(
+      Method::post, "/phone/stream-ended/{call_sid}",
+      [this](const Request& request, const PathParams& params, Router::Responder respond) {
+        stream_ended(request, params.get("call_sid"), std::move(respond));
+      },
+      of_a_call);
+  router.add(
+      Method::post, "/phone/stream-status/{call_sid}",
+      [this](const Request& request, const PathParams& params) {
+        return stream_status(request, params.get("call_sid"));
+      },
+      of_a_call);
+  router.add(
+      Method::post, "/phone/call-status",
+      [this](const Request& request, const PathParams&) { return call_status(request); },
+      of_a_call);
   router.add(Method::post, "/phone/stream-audio/{call_sid}",
              [this](const Request& request, const PathParams& params) {
                return upload_chunk(request, params.get("call_sid"));
@@ -110,9 +117,10 @@ void PhoneRoutes::register_routes(Router& router) {
                           Router::Responder respond) {
                      complete_chunks(request, params.get("call_sid"), std::move(respond));
                    });
-  router.add(Method::get, "/audio/{id}.wav", [this](const Request&, const PathParams& params) {
-    return reply_audio(params.get("id"));
-  });
+  router.add_async(Method::get, "/audio/{id}.wav",
+                   [this](const Request&, const PathParams& params, Router::Responder respond) {
+                     reply_audio(params.get("id"), std::move(respond));
+                   });
   // Upgrades are taken over by the WebSocket endpoint before routing; a plain GET here
   // is a client that did not ask for one.
   router.add(Method::get, "/phone/stream-audio/{call_sid}", [](const Request&, const PathParams&) {
@@ -415,8 +423,18 @@ void PhoneRoutes::complete_chunks(const Request& request, const std::string& cal
       });
 }
 
-Response PhoneRoutes::reply_audio(const std::string& id) {
-  const auto mulaw = call::AudioStore::is_valid_id(id) ? ai_.replies().get(id) : std::nullopt;
+void PhoneRoutes::reply_audio(const std::string& id, Router::Responder respond) {
+  if (!call::AudioStore::is_valid_id(id)) return respond(reply_audio_response(std::nullopt));
+  auto mulaw = ai_.replies().get(id);
+  if (mulaw || options_.shared == nullptr) return respond(reply_audio_response(std::move(mulaw)));
+  // Made by another worker: Twilio's <Play> fetch may land anywhere behind the balancer.
+  options_.shared->load_audio(id, options_.executor,
+                              [respond = std::move(respond)](auto shared_audio) {
+                                respond(reply_audio_response(std::move(shared_audio)));
+                              });
+}
+
+Response PhoneRoutes::reply_audio_response(std::optional<std::vector<std::uint8_t>> mulaw) {
   if (!mulaw) {
     return error_response(Status::not_found, "unknown_audio",
                           "No audio with that id, or it has expired.");

@@ -18,6 +18,7 @@
 
 #include "call/ai_voice_integration.hpp"
 #include "call/call_history.hpp"
+#include "call/shared_calls.hpp"
 #include "net/router.hpp"
 #include "net/webhook_auth.hpp"
 #include "observe/metrics.hpp"
@@ -32,6 +33,8 @@ struct PhoneRoutesOptions {
   call::CallMode streaming_mode = call::CallMode::kStreaming;
   // Where speech processing (the chunk API's /complete) delivers its results.
   boost::asio::any_io_executor executor;
+  // Shared state across workers (REDIS_URL): reply audio made elsewhere is served from it.
+  call::SharedCalls* shared = nullptr;
 };
 
 class PhoneRoutes {
@@ -71,7 +74,8 @@ class PhoneRoutes {
   Response upload_chunk(const Request& request, const std::string& call_sid);
   void complete_chunks(const Request& request, const std::string& call_sid,
                        Router::Responder respond);
-  Response reply_audio(const std::string& id);
+  void reply_audio(const std::string& id, Router::Responder respond);
+  static Response reply_audio_response(std::optional<std::vector<std::uint8_t>> mulaw);
 
   const PhoneRoutesOptions options_;
   const WebhookAuth& auth_;

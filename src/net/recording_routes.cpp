@@ -82,10 +82,13 @@ RecordingRoutes::RecordingRoutes(RecordingRoutesOptions options, const WebhookAu
                                  .with({})) {}
 
 void RecordingRoutes::register_routes(Router& router) {
-  router.add_async(Method::post, "/phone/process-voice/{call_sid}",
-                   [this](const Request& request, const PathParams& params, Router::Responder respond) {
-                     process_voice(request, params.get("call_sid"), std::move(respond));
-                   });
+  // Each turn continues from the history any worker last stored (shared state).
+  router.add_async(
+      Method::post, "/phone/process-voice/{call_sid}",
+      [this](const Request& request, const PathParams& params, Router::Responder respond) {
+        process_voice(request, params.get("call_sid"), std::move(respond));
+      },
+      {.acts_on_call = true});
   router.add_async(Method::post, "/phone/process-voice/{call_sid}/poll",
                    [this](const Request& request, const PathParams& params, Router::Responder respond) {
                      poll(request, params.get("call_sid"), std::move(respond));

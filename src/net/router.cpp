@@ -10,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "net/form.hpp"
 #include "util/version.hpp"
 
 namespace voxgate::net {
@@ -144,6 +145,13 @@ Router::Dispatch Router::dispatch(const Request& request) const {
       allowed += std::string(http::to_string(route.method));
       continue;
     }
+    if (route.options.refuse_while_draining && store_available_ && !store_available_()) {
+      result.response = error_response(Status::service_unavailable, "store_unavailable",
+                                        "The shared call state (Redis) cannot be reached, so "
+                                        "this server takes no new calls for now.");
+      result.response.set(http::field::retry_after, "1");
+      return result;
+    }
     if (route.options.refuse_while_draining && draining_) {
       // Nothing was done, so the request may be retried anywhere: balancers retry a 503
       // on another worker (deploy/haproxy.cfg `retry-on 503`), Twilio uses the fallback URL.
@@ -153,7 +161,7 @@ Router::Dispatch Router::dispatch(const Request& request) const {
       result.response.set(http::field::retry_after, "1");
       return result;
     }
-    if (route.async_handler) {
+    if (route.async_handler || (route.options.acts_on_call && load_call_)) {
       result.route = &route;
       result.params = std::move(params);
       return result;
@@ -196,7 +204,11 @@ Response Router::finish(const Request& request, Response response, const std::st
 Response Router::handle(const Request& request) const {
   const auto started = std::chrono::steady_clock::now();
   Dispatch dispatched = dispatch(request);
-  if (dispatched.route != nullptr) {
+  if (dispatched.route != nullptr && dispatched.route->handler) {
+    // Deferred only to load its call: a synchronous caller gets it without the load.
+    run(*dispatched.route, request, dispatched.params,
+        [&dispatched](Response response) { dispatched.response = std::move(response); });
+  } else if (dispatched.route != nullptr) {
     dispatched.response = error_response(Status::internal_server_error, "internal_error",
                                           "This route answers asynchronously.");
   }
@@ -219,13 +231,38 @@ void Router::handle_async(const Request& request, Responder respond) const {
     if (once->first.exchange(true)) return;
     once->second(finish(*head, std::move(response), label, started));
   };
+  const Route* route = dispatched.route;
+  if (!route->options.acts_on_call || !load_call_) {
+    return run(*route, request, dispatched.params, deliver);
+  }
+  std::string call_sid = dispatched.params.get("call_sid");
+  if (call_sid.empty()) {
+    const FormParseResult form = parse_form(request.body());
+    if (const std::string* sid = find_first(form.params, "CallSid")) call_sid = *sid;
+  }
+  // The handler runs after the load, when this request object is gone: it gets a copy.
+  auto kept = std::make_shared<Request>(request);
+  load_call_(std::move(call_sid), [this, route, kept, params = std::move(dispatched.params),
+                                   deliver = std::move(deliver)] {
+    run(*route, *kept, params, deliver);
+  });
+}
+
+void Router::run(const Route& route, const Request& request, const PathParams& params,
+                 const Responder& deliver) const {
   try {
-    dispatched.route->async_handler(request, dispatched.params, deliver);
+    if (route.async_handler) return route.async_handler(request, params, deliver);
+    deliver(route.handler(request, params));
   } catch (const std::exception& e) {
-    spdlog::error("Route {} failed: {}", dispatched.label, e.what());
+    spdlog::error("Route {} failed: {}", route.pattern, e.what());
     deliver(error_response(Status::internal_server_error, "internal_error",
                            "The server could not handle this request."));
   }
+}
+
+void Router::set_shared_state(CallLoader load, std::function<bool()> available) {
+  load_call_ = std::move(load);
+  store_available_ = std::move(available);
 }
 
 }  // namespace voxgate::net

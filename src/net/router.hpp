@@ -54,6 +54,11 @@ struct RouteOptions {
   // number's fallback URL or a load balancer retries on another worker. Routes of calls
   // already in progress keep being served until the process exits.
   bool refuse_while_draining = false;
+  // A route that reads or changes a call's record (stream-ended, process-voice, status
+  // callbacks). With a call loader set (shared state across workers), the router first loads
+  // the call named by the path's {call_sid}, or else the form's CallSid, then runs the
+  // handler, so that it continues from what any worker last stored.
+  bool acts_on_call = false;
 };
 
 class Router {
@@ -79,6 +84,14 @@ class Router {
   // Thread-safe. While draining, routes added with `refuse_while_draining` answer 503.
   void set_draining(bool draining) { draining_ = draining; }
   bool draining() const { return draining_; }
+
+  // Shared call state (call/shared_calls.hpp), set at start-up before `handle_async` runs.
+  // `load` fetches a call's record and then calls `then` (once, from any thread), whatever it
+  // found; `available` says whether the store can be reached: while it cannot, routes that
+  // start a call answer 503 {"error":"store_unavailable"} (Twilio then uses the number's
+  // fallback URL), and calls in progress go on with what this worker holds.
+  using CallLoader = std::function<void(std::string call_sid, std::function<void()> then)>;
+  void set_shared_state(CallLoader load, std::function<bool()> available);
 
   // Thread-safe. Never throws: an unknown path gives 404, a known path with another
   // method 405 (with Allow), an unparsable target 400, and a handler that throws 500
@@ -112,11 +125,16 @@ class Router {
                  RouteOptions options);
   static bool match(const Route& route, const std::vector<std::string>& segments,
                     PathParams& params);
+  // Runs a route's handler (either kind) and delivers its answer; never throws.
+  void run(const Route& route, const Request& request, const PathParams& params,
+           const Responder& deliver) const;
 
   std::vector<Route> routes_;
   observe::Family<observe::Counter>& requests_total_;
   observe::Family<observe::Histogram>& request_duration_s_;
   std::atomic<bool> draining_{false};
+  CallLoader load_call_;
+  std::function<bool()> store_available_;
 };
 
 }  // namespace voxgate::net

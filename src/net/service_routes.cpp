@@ -87,6 +87,11 @@ void ServiceRoutes::set_draining(bool draining) {
   if (router_ != nullptr) router_->set_draining(draining);
 }
 
+void ServiceRoutes::set_store(std::string name, std::function<bool()> available) {
+  store_name_ = std::move(name);
+  store_available_ = std::move(available);
+}
+
 Response ServiceRoutes::healthz() const {
   const auto uptime =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
@@ -97,6 +102,8 @@ Response ServiceRoutes::healthz() const {
                         {"version", kVersion},
                         {"uptime_s", uptime.count()},
                         {"active_calls", history_.active_count()},
+                        {"store", store_name_},
+                        {"store_ok", !store_available_ || store_available_()},
                         {"development_mode", auth_.development_mode()}});
 }
 

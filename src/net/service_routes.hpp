@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <string>
 
 #include "call/call_history.hpp"
 #include "net/router.hpp"
@@ -27,6 +29,12 @@ class ServiceRoutes {
   // still served.
   void set_draining(bool draining);
 
+  // Shared state: /healthz reports the store ("store": "memory" | "redis", "store_ok"). A
+  // store that is down does not make the worker unhealthy (its live calls go on, and every
+  // worker shares the same Redis): new calls are refused by the router instead. Set at
+  // start-up.
+  void set_store(std::string name, std::function<bool()> available);
+
  private:
   Response healthz() const;
   Response metrics() const;
@@ -41,6 +49,8 @@ class ServiceRoutes {
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::atomic<bool> draining_{false};
   Router* router_ = nullptr;  // set at start-up by register_routes
+  std::string store_name_ = "memory";
+  std::function<bool()> store_available_;
 };
 
 }  // namespace voxgate::net

@@ -138,6 +138,10 @@ class Call : public std::enable_shared_from_this<Call> {
     resolver_.cancel();
     if (http_) http_->socket().close(ignored);
     if (ws_) beast::get_lowest_layer(*ws_).socket().close(ignored);
+    // A failed stream the server did not carry on in recording mode fails the call.
+    if (result_.error.empty() && !stream_failure_.empty() && !result_.fell_back) {
+      result_.error = stream_failure_;
+    }
     result_.ok = result_.error.empty();
     result_.frames = far_end_.timing();
     result_.duration_ms = ms_since_start(Clock::now());
@@ -297,10 +301,16 @@ class Call : public std::enable_shared_from_this<Call> {
         result_.outcome = "transferred";
         return finish();
       } else if (auto* record = std::get_if<RecordVerb>(&verb)) {
-        if (options_.mode != CallMode::kRecording) {
-          event("error", "fell back to recording");
-          result_.outcome = "fallback";
-          return finish_error("fell back to recording");
+        if (options_.mode != CallMode::kRecording && !result_.fell_back) {
+          // A streaming call the server continues in recording mode (DESIGN.md §1).
+          if (options_.recordings == nullptr) {
+            result_.outcome = "fallback";
+            return finish_error(
+                (stream_failure_.empty() ? "" : stream_failure_ + "; ") +
+                "fell back to recording (no recording host to carry it on)");
+          }
+          result_.fell_back = true;
+          event("fallback", stream_failure_);
         }
         return record_turn(*record);
       } else if (auto* play_verb = std::get_if<PlayVerb>(&verb)) {
@@ -691,12 +701,17 @@ class Call : public std::enable_shared_from_this<Call> {
       result_.outcome = "caller_hangup";
       return finish();
     }
-    if (ec != websocket::error::closed) return finish_error("stream lost: " + ec.message());
-    if (result_.close_code != 1000) {
-      return finish_error("stream closed with code " + std::to_string(*result_.close_code) +
-                          (result_.close_reason.empty() ? "" : ": " + result_.close_reason));
+    // Twilio goes on with the verbs after </Connect> however the stream ended (§1.6). A
+    // stream that failed (the server went away, or closed it with an error) is the
+    // fallback's case: noted here, and the call's failure unless the server carries it on
+    // in recording mode.
+    if (ec != websocket::error::closed) {
+      stream_failure_ = "stream lost: " + ec.message();
+    } else if (result_.close_code != 1000) {
+      stream_failure_ = "stream closed with code " + std::to_string(*result_.close_code) +
+                        (result_.close_reason.empty() ? "" : ": " + result_.close_reason);
     }
-    // Twilio goes on after </Connect> once the server has closed the stream (§1.6).
+    if (!stream_failure_.empty()) event("error", stream_failure_);
     run_verbs();
   }
 
@@ -902,7 +917,9 @@ class Call : public std::enable_shared_from_this<Call> {
   TimePoint step_start_, last_speech_sent_, barge_start_;
   std::optional<std::size_t> latency_turn_, barge_turn_;
 
-  // Recording mode.
+  std::string stream_failure_;  // why the last stream ended abnormally, "" when it did not
+
+  // Recording mode (and a streaming call's fallback to it).
   std::string record_action_;
   std::chrono::seconds record_timeout_{5};
   std::vector<std::uint8_t> recorded_;

@@ -105,6 +105,10 @@ std::string summary_table(const RunSummary& s) {
   out += fmt::format("time to greeting {}\n", ms(s.time_to_greeting_ms));
   out += fmt::format("barge-in → clear {}\n", ms(s.barge_in_ms));
   if (s.answer_ms.count > 0) out += fmt::format("process-voice    {}\n", ms(s.answer_ms));
+  if (s.fallbacks > 0) {
+    out += fmt::format("fallbacks        {} streaming call(s) carried on in recording mode\n",
+                       s.fallbacks);
+  }
   out += fmt::format("reply frames     {} received, {} late (underruns)\n", s.frames, s.underruns);
   for (const auto& [error, count] : s.errors) {
     out += fmt::format("error ×{:<5}     {}\n", count, error);
@@ -125,6 +129,7 @@ std::string to_json(const RunSummary& s, const std::vector<CallResult>& calls) {
                        {"time_to_greeting_ms", percentiles_json(s.time_to_greeting_ms)},
                        {"barge_in_ms", percentiles_json(s.barge_in_ms)},
                        {"answer_ms", percentiles_json(s.answer_ms)},
+                       {"fallbacks", s.fallbacks},
                        {"frames", s.frames},
                        {"underruns", s.underruns},
                        {"errors", std::move(errors)}};
@@ -147,6 +152,8 @@ std::string to_json(const RunSummary& s, const std::vector<CallResult>& calls) {
         {"call_sid", call.call_sid},
         {"ok", call.ok},
         {"error", call.error},
+        {"outcome", call.outcome},
+        {"fell_back", call.fell_back},
         {"close_code", call.close_code ? json::value(*call.close_code) : json::value(nullptr)},
         {"close_reason", call.close_reason},
         {"time_to_greeting_ms", optional_number(call.time_to_greeting_ms)},

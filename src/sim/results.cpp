@@ -48,6 +48,7 @@ RunSummary summarize(const std::vector<CallResult>& calls, double wall_s) {
       if (turn.answer_ms) answer.push_back(*turn.answer_ms);
     }
     summary.underruns += call.frames.underruns;
+    if (call.fell_back) ++summary.fallbacks;
     summary.frames += call.frames.frames;
   }
   summary.turn_latency_ms = percentiles(std::move(latency));

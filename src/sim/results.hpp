@@ -42,6 +42,7 @@ struct CallResult {
   std::string error;        // why not, when !ok
   std::string outcome;      // how it ended: "caller_hangup", "hangup", "transferred",
                             // "fallback", "ended" (TwiML ran out), or "" when it failed early
+  bool fell_back = false;   // a streaming call the server carried on in recording mode
   std::optional<std::uint16_t> close_code;
   std::string close_reason;
   std::optional<double> time_to_greeting_ms;  // webhook POST -> first reply frame
@@ -69,6 +70,7 @@ struct RunSummary {
   double wall_s = 0;
   Percentiles turn_latency_ms, time_to_greeting_ms, barge_in_ms, answer_ms;
   std::size_t underruns = 0, frames = 0;
+  std::size_t fallbacks = 0;  // streaming calls carried on in recording mode
   std::vector<std::pair<std::string, std::size_t>> errors;  // message -> count
 };
 

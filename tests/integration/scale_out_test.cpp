@@ -1,0 +1,268 @@
+// Scale-out with the real parts: a redis-server, two `voxgate serve` workers sharing it
+// (REDIS_URL) and a real HAProxy in front, with `voxgate sim` playing Twilio.
+//
+// - A recording-mode call whose webhooks alternate between the workers keeps its history,
+//   and reply audio made on one worker is served by the other.
+// - A streaming call whose worker is SIGKILLed mid-call goes on on the other worker in
+//   recording mode, with the conversation so far (DESIGN.md §6).
+// - While Redis is down new calls get 503 (Twilio then uses the number's fallback URL) and
+//   nothing crashes; once it is back, calls are taken again.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iterator>
+#include <thread>
+
+#include "haproxy_process.hpp"
+#include "http_client.hpp"
+#include "redis_server.hpp"
+#include "server_process.hpp"
+#include "sim/load.hpp"
+#include "sim/recording_host.hpp"
+#include "twilio/signature.hpp"
+
+namespace voxgate::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kToken = "scale-out-test-token";
+constexpr const char* kAccount = "AC0123456789abcdef0123456789abcdef";
+constexpr const char* kPublicBase = "https://voice.example.com";
+
+std::vector<std::uint8_t> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t count = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+// redis-server, a recording host for the sim, two workers sharing Redis.
+class ScaleOutTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(redis_.start()) << redis_.error();
+    config_ = (std::filesystem::temp_directory_path() /
+               ("voxgate-scale-out-" + std::to_string(::getpid()) + ".toml"))
+                  .string();
+    std::ofstream(config_) << "[agent]\nscript = \"" << VOXGATE_SOURCE_DIR
+                           << "/config/front-desk.toml\"\n[twilio]\nrecording_hosts = "
+                              "[\"127.0.0.1\"]\napi_base_url = \""
+                           << recordings_.base_url() << "\"\n[server]\ndrain_timeout_s = 1\n";
+    for (auto* worker : {&a_, &b_}) {
+      worker->emplace(std::vector<std::string>{"--config", config_},
+                      std::map<std::string, std::string>{{"TWILIO_AUTH_TOKEN", kToken},
+                                                         {"TWILIO_ACCOUNT_SID", kAccount},
+                                                         {"VOXGATE_ADMIN_TOKEN", "admin"},
+                                                         {"PUBLIC_BASE_URL", kPublicBase},
+                                                         {"REDIS_URL", redis_.url()}});
+    }
+  }
+  void TearDown() override { std::filesystem::remove(config_); }
+
+  sim::CallRunnerOptions call_options(const std::string& url) {
+    sim::CallRunnerOptions options;
+    options.url = url;
+    options.auth_token = kToken;
+    options.public_url = kPublicBase;
+    options.account_sid = kAccount;
+    options.recordings = &recordings_;
+    options.deadline = 120s;
+    return options;
+  }
+
+  // The call as a worker knows it (after loading it from Redis, the route does that).
+  std::optional<boost::json::object> call_record(ServerProcess& worker, const std::string& sid) {
+    HttpClient client;
+    const HttpResult result =
+        client.get(worker.base_url() + "/calls/" + sid, {"Authorization: Bearer admin"});
+    if (result.status != 200) return std::nullopt;
+    return boost::json::parse(result.body).as_object();
+  }
+
+  std::string dump_logs() {
+    std::string out;
+    for (auto* worker : {&a_, &b_}) {
+      if (*worker) out += "---- worker\n" + (*worker)->stderr_text();
+    }
+    return out;
+  }
+
+  test_support::RedisServer redis_;
+  sim::RecordingHost recordings_{"127.0.0.1", 0, kToken};
+  std::string config_;
+  std::optional<ServerProcess> a_, b_;
+  const std::string speech_ = VOXGATE_SPEECH_SET_DIR;
+};
+
+TEST_F(ScaleOutTest, ARecordingCallAlternatingBetweenWorkersKeepsItsHistory) {
+  const unsigned short front = free_loopback_port(), stats = free_loopback_port();
+  // Webhooks alternate between the workers (round robin instead of the CallSid hash), and
+  // every <Play> fetch goes to worker b, so audio made on a is served from Redis.
+  std::string config = haproxy_config(front, stats, {a_->port(), b_->port()}, /*round_robin=*/true);
+  const std::string default_backend = "    default_backend voxgate\n";
+  config.replace(config.find(default_backend), default_backend.size(),
+                 "    use_backend audio if { path_beg /audio/ }\n" + default_backend);
+  config += "\nbackend audio\n    server b 127.0.0.1:" + std::to_string(b_->port()) + "\n";
+  HaproxyProcess haproxy(config, front);
+
+  sim::LoadOptions load;
+  load.call = call_options("http://127.0.0.1:" + std::to_string(front));
+  load.call.mode = sim::CallMode::kRecording;
+  load.call.script = {sim::WaitForReply{},
+                      sim::Say{read_bytes(speech_ + "/02-rms.ul")},  // opening hours
+                      sim::WaitForReply{},
+                      sim::Say{read_bytes(speech_ + "/01-rms.ul")},  // book an appointment
+                      sim::WaitForReply{},
+                      sim::Say{read_bytes(speech_ + "/32-rms.ul")},  // thank you goodbye
+                      sim::WaitForReply{},
+                      sim::Hangup{}};
+  const auto results = sim::run_load(load);
+  ASSERT_EQ(results.size(), 1u);
+  const sim::CallResult& call = results[0];
+  EXPECT_TRUE(call.ok) << call.error << "\n" << dump_logs();
+  EXPECT_EQ(call.outcome, "hangup");
+  EXPECT_EQ(call.turns.size(), 3u);
+
+  // Both workers answered turns, and the three turns are one conversation: the worker that
+  // answered the last turn holds all three, in order.
+  const std::string said_a = a_->stderr_text(), said_b = b_->stderr_text();
+  EXPECT_GE(count_of(said_a, "Caller said"), 1u) << dump_logs();
+  EXPECT_GE(count_of(said_b, "Caller said"), 1u) << dump_logs();
+  EXPECT_EQ(count_of(said_a, "Caller said") + count_of(said_b, "Caller said"), 3u);
+  std::size_t most_turns = 0;
+  for (auto* worker : {&a_, &b_}) {
+    const auto record = call_record(**worker, call.call_sid);
+    ASSERT_TRUE(record) << dump_logs();
+    const auto& turns = record->at("turns").as_array();
+    if (turns.size() < most_turns) continue;
+    most_turns = turns.size();
+    if (turns.size() == 3) {
+      EXPECT_NE(std::string(turns[0].at("caller").as_string()).find("hours"), std::string::npos);
+      EXPECT_NE(std::string(turns[2].at("caller").as_string()).find("goodbye"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(most_turns, 3u);
+  EXPECT_EQ(count_of(said_a, "Received call") + count_of(said_b, "Received call"), 1u);
+  // Every <Play> went to worker b, including the replies only worker a had made.
+  EXPECT_NE(said_a.find("Caller said"), std::string::npos);
+}
+
+TEST_F(ScaleOutTest, AStreamingCallWhoseWorkerIsKilledGoesOnElsewhereWithItsHistory) {
+  const unsigned short front = free_loopback_port(), stats = free_loopback_port();
+  HaproxyProcess haproxy(haproxy_config(front, stats, {a_->port(), b_->port()}), front);
+
+  sim::LoadOptions load;
+  load.call = call_options("http://127.0.0.1:" + std::to_string(front));
+  load.call.script = {sim::WaitForReply{20s},
+                      sim::Say{read_bytes(speech_ + "/02-rms.ul")},  // opening hours
+                      sim::WaitForReply{20s},
+                      sim::Pause{5s},  // the worker dies in here
+                      sim::Say{read_bytes(speech_ + "/01-rms.ul")},  // book an appointment
+                      sim::WaitForReply{20s},
+                      sim::Say{read_bytes(speech_ + "/32-rms.ul")},  // thank you goodbye
+                      sim::WaitForReply{20s},
+                      sim::Hangup{}};
+  auto running = std::async(std::launch::async, [&] { return sim::run_load(load); });
+
+  // The worker holding the stream is the one that hears the first question.
+  ServerProcess* holder = nullptr;
+  ServerProcess* other = nullptr;
+  const auto deadline = std::chrono::steady_clock::now() + 40s;
+  while (holder == nullptr && std::chrono::steady_clock::now() < deadline) {
+    for (auto [mine, theirs] : {std::pair{&*a_, &*b_}, std::pair{&*b_, &*a_}}) {
+      if (mine->stderr_text().find("Caller said: \"what are your opening hours\"") !=
+          std::string::npos) {
+        holder = mine;
+        other = theirs;
+      }
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_NE(holder, nullptr) << dump_logs();
+  // Let the answer start, then kill the worker mid-call, without warning.
+  std::this_thread::sleep_for(1500ms);
+  holder->signal(SIGKILL);
+  ASSERT_TRUE(holder->wait_for_exit(5s));
+
+  const auto results = running.get();
+  ASSERT_EQ(results.size(), 1u);
+  const sim::CallResult& call = results[0];
+  EXPECT_TRUE(call.ok) << call.error << "\n" << dump_logs();
+  EXPECT_TRUE(call.fell_back);
+  EXPECT_EQ(call.outcome, "hangup");
+  const std::string log = other->stderr_text();
+  EXPECT_NE(log.find("continuing in recording mode"), std::string::npos) << log;
+  const auto record = call_record(*other, call.call_sid);
+  ASSERT_TRUE(record) << log;
+  EXPECT_EQ(record->at("mode").as_string(), "recording");
+  const auto& turns = record->at("turns").as_array();
+  ASSERT_GE(turns.size(), 3u) << boost::json::serialize(*record);
+  // The question asked on the dead worker is still the conversation's first turn.
+  EXPECT_NE(std::string(turns[0].at("caller").as_string()).find("hours"), std::string::npos)
+      << boost::json::serialize(*record);
+}
+
+TEST_F(ScaleOutTest, WhileRedisIsDownNewCallsGet503AndCallsResumeWhenItIsBack) {
+  HttpClient client;
+  const auto incoming = [&](ServerProcess& worker, const std::string& sid) {
+    const twilio::Params params = {{"CallSid", sid}, {"AccountSid", kAccount},
+                                   {"From", "+14155550100"}, {"To", "+14155550199"}};
+    const std::string path = "/phone/incoming-call-streaming";
+    return client.post(worker.base_url() + path, form_encode(params),
+                       {"Content-Type: application/x-www-form-urlencoded",
+                        "X-Twilio-Signature: " +
+                            twilio::compute_signature(kToken, kPublicBase + std::string(path),
+                                                      params)});
+  };
+  const auto wait_for = [&](ServerProcess& worker, bool ok) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const HttpResult health = client.get(worker.base_url() + "/healthz");
+      if (health.status == 200 &&
+          boost::json::parse(health.body).as_object().at("store_ok").as_bool() == ok) {
+        return true;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for(*a_, true));
+  EXPECT_EQ(incoming(*a_, "CA00000000000000000000000000000001").status, 200);
+
+  redis_.stop(SIGKILL);
+  ASSERT_TRUE(wait_for(*a_, false)) << dump_logs();
+  const HttpResult refused = incoming(*a_, "CA00000000000000000000000000000002");
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_NE(refused.body.find("store_unavailable"), std::string::npos) << refused.body;
+  // A call in progress is still served from what this worker holds.
+  const twilio::Params status = {{"CallSid", "CA00000000000000000000000000000001"},
+                                 {"CallStatus", "in-progress"}};
+  EXPECT_EQ(client
+                .post(a_->base_url() + "/phone/call-status", form_encode(status),
+                      {"Content-Type: application/x-www-form-urlencoded",
+                       "X-Twilio-Signature: " +
+                           twilio::compute_signature(
+                               kToken, kPublicBase + std::string("/phone/call-status"), status)})
+                .status,
+            204);
+
+  ASSERT_TRUE(redis_.start()) << redis_.error();
+  ASSERT_TRUE(wait_for(*a_, true)) << dump_logs();
+  EXPECT_EQ(incoming(*a_, "CA00000000000000000000000000000003").status, 200);
+  EXPECT_FALSE(a_->wait_for_exit(10ms)) << "the worker is still running";
+}
+
+}  // namespace
+}  // namespace voxgate::testing
