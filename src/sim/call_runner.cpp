@@ -379,6 +379,7 @@ class Call : public std::enable_shared_from_this<Call> {
   void record_turn(const RecordVerb& record) {
     record_action_ = record.action.empty() ? request_url_ : record.action;
     record_timeout_ = std::chrono::seconds(record.timeout_s);
+    record_trim_ = record.trim_silence;
     continue_recording();
   }
 
@@ -430,7 +431,13 @@ class Call : public std::enable_shared_from_this<Call> {
     event("speech_end", std::to_string(turn_), speech_end);
     result_.turns[turn_].speech_end_ms = ms_since_start(speech_end);
     if (options_.keep_audio) place(result_.caller_audio, now, mulaw);
-    recorded_ = mulaw;
+    // Twilio trims the silence before and after the words unless told not to (§2.2).
+    if (record_trim_ && first_loud) {
+      recorded_.assign(mulaw.begin() + static_cast<std::ptrdiff_t>(*first_loud),
+                       mulaw.begin() + static_cast<std::ptrdiff_t>(*last_loud));
+    } else {
+      recorded_ = mulaw;
+    }
     // The caller talks for the audio's length; Twilio waits `timeout` of silence after it.
     wait(at_sample(mulaw.size()) - now + record_timeout_, [this] {
       latency_turn_ = turn_;
@@ -922,6 +929,7 @@ class Call : public std::enable_shared_from_this<Call> {
   // Recording mode (and a streaming call's fallback to it).
   std::string record_action_;
   std::chrono::seconds record_timeout_{5};
+  bool record_trim_ = true;
   std::vector<std::uint8_t> recorded_;
   TimePoint action_posted_;
   std::optional<std::size_t> answer_pending_turn_;

@@ -148,6 +148,7 @@ TwimlDocument read_twiml(std::string_view xml) {
         return {{}, "<Record> timeout is not a number"};
       }
       if (record.timeout_s < 0 || record.timeout_s > 600) return {{}, "<Record> timeout out of range"};
+      record.trim_silence = attribute(node, "trim", "trim-silence") != "do-not-trim";
       document.verbs.emplace_back(std::move(record));
     } else if (name == "Hangup") {
       document.verbs.emplace_back(HangupVerb{});

@@ -45,6 +45,7 @@ struct RecordVerb {
   std::string action;  // "" when absent
   std::string method = "POST";
   int timeout_s = 5;   // seconds of silence that end the recording (Twilio's default)
+  bool trim_silence = true;  // trim="trim-silence", Twilio's default; "do-not-trim" keeps it
 };
 struct HangupVerb {};
 struct DialVerb {

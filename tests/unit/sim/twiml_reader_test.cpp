@@ -53,6 +53,10 @@ TEST(TwimlReaderTest, RecordTimeoutDefaultsToTwiliosFiveSeconds) {
   const auto doc = read_twiml("<Response><Record action=\"/a\"/></Response>");
   ASSERT_TRUE(doc.ok()) << doc.error;
   EXPECT_EQ(std::get<RecordVerb>(doc.verbs[0]).timeout_s, 5);
+  EXPECT_TRUE(std::get<RecordVerb>(doc.verbs[0]).trim_silence);
+  EXPECT_FALSE(std::get<RecordVerb>(read_twiml("<Response><Record trim=\"do-not-trim\"/></Response>")
+                                        .verbs[0])
+                   .trim_silence);
 }
 
 TEST(TwimlReaderTest, EmptyResponseHasNoVerbs) {
