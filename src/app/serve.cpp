@@ -20,6 +20,7 @@
 #include "app/engines.hpp"
 #include "call/ai_voice_integration.hpp"
 #include "call/call_history.hpp"
+#include "app/offline.hpp"
 #include "call/call_sid.hpp"
 #include "call/shared_calls.hpp"
 #include "store/redis/redis_store.hpp"
@@ -158,6 +159,17 @@ int run_server(const Settings& settings, const ServeCommand& command) {
                    .count(),
                engines.vad->name(), engines.stt->name(), engines.tts->name(),
                engines.agent->name());
+
+  // Every call opens with the same greeting: made once now, a burst of calls finds it in the
+  // TTS cache instead of queueing the same synthesis a hundred times on the synthesis thread.
+  // Local voices only, so that start-up never waits on the network.
+  if (settings.tts.cache_mb > 0 && settings.tts.engine != "openai") {
+    asio::io_context warm_up;
+    auto session = engines.agent->open(warm_up.get_executor(), {.call_sid = "CAwarmup"});
+    if (const auto made = speak_offline(*engines.tts, session->greeting()); !made.ok()) {
+      spdlog::warn("Could not synthesize the greeting ahead of calls: {}", made.error().message);
+    }
+  }
 
   if (settings.development_mode()) {
     spdlog::warn(

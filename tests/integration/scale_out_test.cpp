@@ -5,6 +5,7 @@
 //   and reply audio made on one worker is served by the other.
 // - A streaming call whose worker is SIGKILLed mid-call goes on on the other worker in
 //   recording mode, with the conversation so far (DESIGN.md §6).
+// - 200 concurrent streaming calls spread over the two workers all complete.
 // - While Redis is down new calls get 503 (Twilio then uses the number's fallback URL) and
 //   nothing crashes; once it is back, calls are taken again.
 #include <gtest/gtest.h>
@@ -212,6 +213,32 @@ TEST_F(ScaleOutTest, AStreamingCallWhoseWorkerIsKilledGoesOnElsewhereWithItsHist
   // The question asked on the dead worker is still the conversation's first turn.
   EXPECT_NE(std::string(turns[0].at("caller").as_string()).find("hours"), std::string::npos)
       << boost::json::serialize(*record);
+}
+
+TEST_F(ScaleOutTest, TwoHundredConcurrentCallsSpreadOverTwoWorkersAllComplete) {
+  const unsigned short front = free_loopback_port(), stats = free_loopback_port();
+  HaproxyProcess haproxy(haproxy_config(front, stats, {a_->port(), b_->port()}), front);
+  sim::LoadOptions load;
+  load.call = call_options("http://127.0.0.1:" + std::to_string(front));
+  load.call.script = {sim::WaitForReply{30s}, sim::Hangup{}};  // the greeting, then goodbye
+  load.calls = 200;
+  load.concurrency = 200;
+  load.ramp_per_s = 100;
+  load.threads = 1;
+  const auto results = sim::run_load(load);
+  ASSERT_EQ(results.size(), 200u);
+  std::size_t ok = 0;
+  std::string first_error;
+  for (const auto& call : results) {
+    if (call.ok) ++ok;
+    if (!call.ok && first_error.empty()) first_error = call.call_sid + ": " + call.error;
+  }
+  EXPECT_EQ(ok, 200u) << first_error;
+  const std::size_t on_a = count_of(a_->stderr_text(), "Received streaming call");
+  const std::size_t on_b = count_of(b_->stderr_text(), "Received streaming call");
+  EXPECT_EQ(on_a + on_b, 200u);
+  EXPECT_GT(on_a, 40u) << "the CallSid hash spreads calls over both workers";
+  EXPECT_GT(on_b, 40u);
 }
 
 TEST_F(ScaleOutTest, WhileRedisIsDownNewCallsGet503AndCallsResumeWhenItIsBack) {
