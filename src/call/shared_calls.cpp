@@ -129,7 +129,7 @@ SharedCalls::SharedCalls(store::SessionStore& store, CallHistory& history, Audio
       options_(std::move(options)),
       errors_total_(metrics.counter("voxgate_shared_state_errors_total",
                                     "Shared call state (SessionStore) operations that failed, "
-                                    "by operation: save, load, save_audio, load_audio.",
+                                    "by operation: save, remove, load, save_audio, load_audio.",
                                     {"operation"})) {
   history_.set_observer([this](const CallRecord& record) { save(record); });
   audio.set_observer([this](const std::string& id, const std::vector<std::uint8_t>& mulaw) {
@@ -138,6 +138,19 @@ SharedCalls::SharedCalls(store::SessionStore& store, CallHistory& history, Audio
 }
 
 void SharedCalls::save(const CallRecord& record) {
+  if (record.ended()) {
+    // Twilio sends nothing more about a finished call: its shared state goes now (the seed's
+    // "delete after processing"), and this worker's history keeps it for /calls.
+    store_.remove({call_key(record.call_sid)}, options_.executor,
+                  [this, sid = record.call_sid](util::Result<std::size_t> removed) {
+                    if (removed.ok()) return;
+                    log::CallScope scope(sid);
+                    errors_total_.with({"remove"}).inc();
+                    spdlog::warn("Could not remove the call's shared state: {}",
+                                 removed.error().message);
+                  });
+    return;
+  }
   store_.put(call_key(record.call_sid), encode_call_record(record), options_.call_ttl,
              options_.executor, [this, sid = record.call_sid](util::Result<store::Done> done) {
                if (done.ok()) return;

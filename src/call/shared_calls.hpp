@@ -1,7 +1,8 @@
 // Call state shared between workers through the SessionStore (DESIGN.md §6, scale-out): the
 // bridge between this worker's CallHistory and AudioStore and a store every worker sees.
 //
-//   CallHistory change ──observer──▶ put "call:{sid}" (the whole record, JSON, call_ttl)
+//   CallHistory change ──observer──▶ put "call:{sid}" (the whole record, JSON, call_ttl);
+//                                    removed once Twilio reports the call finished
 //   AudioStore::put    ──observer──▶ put "audio:{id}" (mu-law bytes, audio_ttl)
 //   a webhook for a call another worker may have moved on
 //        ──load(sid)──▶ get "call:{sid}" ──▶ CallHistory::restore ──▶ the route goes on
@@ -20,7 +21,8 @@
 //   before they are shared between threads; it must outlive their use.
 // - `load` and `load_audio` call `done` exactly once through `executor`, never inline.
 // - A store failure is logged (with the call's sid), counted in
-//   voxgate_shared_state_errors_total{operation}, and reported to `load`'s caller as
+//   voxgate_shared_state_errors_total{operation: save, remove, load, save_audio,
+//   load_audio}, and reported to `load`'s caller as
 //   kUnavailable; it never throws and never blocks.
 #pragma once
 

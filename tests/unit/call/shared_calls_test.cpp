@@ -145,12 +145,12 @@ TEST_F(SharedCallsTest, AWorkerCarriesOnACallAnotherStarted) {
   EXPECT_EQ(a.history.find(sid)->end_action, "hangup");
   EXPECT_EQ(a.history.active_count(), 1u);
 
-  // The call ends on A: B learns it and stops counting it as live.
+  // The call ends on A: its shared state is deleted (B keeps its own copy for /calls).
   a.history.update_status(sid, "completed", std::chrono::system_clock::now());
   settle();
-  EXPECT_EQ(load(b, sid), LoadResult::kLoaded);
-  EXPECT_TRUE(b.history.find(sid)->ended());
-  EXPECT_EQ(b.history.active_count(), 0u);
+  EXPECT_EQ(load(b, sid), LoadResult::kNotFound);
+  EXPECT_TRUE(a.history.find(sid)->ended());
+  EXPECT_EQ(b.history.find(sid)->turns.size(), 2u);
 }
 
 TEST_F(SharedCallsTest, ReplyAudioMadeOnOneWorkerIsServedByAnother) {
