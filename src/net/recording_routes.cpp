@@ -66,6 +66,10 @@ RecordingRoutes::RecordingRoutes(RecordingRoutesOptions options, const WebhookAu
                                    "(download, STT, agent, TTS).",
                                    {}, observe::latency_buckets_s())
                         .with({})),
+      stage_seconds_(metrics.histogram("voxgate_recording_stage_seconds",
+                                       "Recording mode, each stage of a turn: download (with "
+                                       "retries and decoding), stt, agent, tts.",
+                                       {"stage"}, observe::latency_buckets_s())),
       turns_total_(metrics.counter("voxgate_recording_turns_total",
                                    "Recording-mode turns by outcome: replied, unheard (no "
                                    "usable recording or speech), hung_up.",
@@ -180,9 +184,10 @@ void RecordingRoutes::process_voice(const Request& request, const std::string& c
 
 void RecordingRoutes::process_recording(const std::shared_ptr<Turn>& turn,
                                         std::string recording_url) {
+  const auto download_started = std::chrono::steady_clock::now();
   services_.download(
       std::move(recording_url), options_.executor,
-      [this, turn](util::Result<std::string> bytes) {
+      [this, turn, download_started](util::Result<std::string> bytes) {
         log::CallScope scope(turn->call_sid);
         if (!bytes.ok()) {
           return answer_unheard(turn, "the recording could not be downloaded: " +
@@ -197,6 +202,10 @@ void RecordingRoutes::process_recording(const std::shared_ptr<Turn>& turn,
           return answer_unheard(turn, "the recording holds no audio we can read: " +
                                           (decoded.message.empty() ? "empty" : decoded.message));
         }
+        stage_seconds_.with({"download"})
+            .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                   download_started)
+                         .count());
         std::vector<agent::Turn> history;
         if (const auto record = history_.find(turn->call_sid)) {
           for (const auto& past : record->turns) history.push_back({past.caller, past.agent, past.heard});
@@ -211,6 +220,10 @@ void RecordingRoutes::process_recording(const std::shared_ptr<Turn>& turn,
 
 void RecordingRoutes::on_processed(const std::shared_ptr<Turn>& turn, ProcessingResult result) {
   log::CallScope scope(turn->call_sid);
+  // Stages that ran (a turn without speech stops after STT).
+  if (result.transcript) stage_seconds_.with({"stt"}).observe(result.timings_ms.stt / 1000);
+  if (result.reply) stage_seconds_.with({"agent"}).observe(result.timings_ms.agent / 1000);
+  if (result.reply_audio_url) stage_seconds_.with({"tts"}).observe(result.timings_ms.tts / 1000);
   // The caller's voice is not kept once it has been transcribed (twilio.delete_recordings).
   if (options_.delete_recordings) services_.delete_recording(turn->recording_url);
   if (!result.transcript || result.transcript->empty()) {

@@ -102,6 +102,7 @@ class RecordingRoutes {
   call::CallHistory& history_;
   const RecordingServices services_;
   observe::Histogram& turn_seconds_;
+  observe::Family<observe::Histogram>& stage_seconds_;
   observe::Family<observe::Counter>& turns_total_;
   observe::Counter& said_instead_of_played_total_;
   observe::Counter& budget_exceeded_total_;

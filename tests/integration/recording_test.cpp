@@ -156,6 +156,14 @@ TEST_F(RecordingModeTest, ThreeTurnsWithHistoryThenGoodbye) {
   const HttpResult audio = twilio_->client().get(server_->base_url() + url[1].str());
   EXPECT_EQ(audio.status, 200);
   EXPECT_EQ(audio.body.substr(0, 4), "RIFF");
+  // Each stage of the three turns is timed.
+  const std::string metrics = twilio_->client().get(server_->base_url() + "/metrics").body;
+  for (const char* stage : {"download", "stt", "agent", "tts"}) {
+    EXPECT_NE(metrics.find("voxgate_recording_stage_seconds_count{stage=\"" + std::string(stage) +
+                           "\"} 3"),
+              std::string::npos)
+        << stage;
+  }
 }
 
 TEST_F(RecordingModeTest, BadRecordingsGetSpokenRetriesNeverErrors) {
