@@ -109,8 +109,10 @@ Engines build_engines(const Settings& settings) {
                                             .timeout = seconds(settings.tts.timeout_s)});
   }
   if (settings.tts.cache_mb > 0) {
-    engines.tts = std::make_unique<tts::CachedTtsEngine>(
+    auto cache = std::make_unique<tts::CachedTtsEngine>(
         std::move(engines.tts), static_cast<std::size_t>(settings.tts.cache_mb) << 20);
+    engines.tts_cache = cache.get();
+    engines.tts = std::move(cache);
   }
 
   if (settings.agent.engine == "scripted") {

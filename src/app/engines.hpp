@@ -8,6 +8,7 @@
 #include "app/settings.hpp"
 #include "http/client.hpp"
 #include "stt/engine.hpp"
+#include "tts/cached_engine.hpp"
 #include "tts/engine.hpp"
 #include "vad/engine.hpp"
 
@@ -20,6 +21,7 @@ struct Engines {
   std::unique_ptr<vad::VadEngine> vad;
   std::unique_ptr<stt::SttEngine> stt;
   std::unique_ptr<tts::TtsEngine> tts;
+  tts::CachedTtsEngine* tts_cache = nullptr;  // `tts` itself when tts.cache_mb > 0
   std::unique_ptr<agent::AgentEngine> agent;
 };
 

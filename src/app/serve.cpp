@@ -178,6 +178,16 @@ int run_server(const Settings& settings, const ServeCommand& command) {
   }
 
   observe::Registry metrics;
+  if (engines.tts_cache != nullptr) {
+    auto& lookups = metrics.counter("voxgate_tts_cache_lookups_total",
+                                    "Replies looked up in the TTS sentence cache, by result: "
+                                    "hit (every sentence cached) or miss (synthesized).",
+                                    {"result"});
+    engines.tts_cache->set_lookup_listener(
+        [hits = &lookups.with({"hit"}), misses = &lookups.with({"miss"})](bool hit) {
+          (hit ? hits : misses)->inc();
+        });
+  }
   call::CallHistory history;
   net::Router router(metrics);
   const net::WebhookAuth auth({.public_base_url = server_settings.public_base_url,

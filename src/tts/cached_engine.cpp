@@ -32,7 +32,9 @@ std::unique_ptr<TtsJob> CachedTtsEngine::synthesize(
     std::function<void(util::Result<Done>)> on_done) {
   std::vector<std::string> sentences = split_sentences(text);
   auto cached = lookup(sentences);
-  if (!sentences.empty() && cached.size() == sentences.size()) {
+  const bool hit = !sentences.empty() && cached.size() == sentences.size();
+  if (lookup_listener_ && !sentences.empty()) lookup_listener_(hit);
+  if (hit) {
     auto job = std::make_unique<CachedJob>();
     boost::asio::post(executor, [cancelled = job->flag(), sentences = std::move(sentences),
                                  cached = std::move(cached), on_audio = std::move(on_audio),

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -47,6 +48,12 @@ class CachedTtsEngine : public TtsEngine {
   };
   Stats stats() const;
 
+  // Called after each lookup with whether the whole reply was found (for a metric). Set it
+  // once, before the engine is shared between threads.
+  void set_lookup_listener(std::function<void(bool hit)> listener) {
+    lookup_listener_ = std::move(listener);
+  }
+
  private:
   // The audio of every sentence of `sentences`, refreshed as recently used; empty if any
   // one is missing.
@@ -66,6 +73,7 @@ class CachedTtsEngine : public TtsEngine {
   std::list<std::string> lru_;  // most recently used first
   std::size_t bytes_ = 0;
   std::size_t hits_ = 0, misses_ = 0;
+  std::function<void(bool hit)> lookup_listener_;
 };
 
 }  // namespace voxgate::tts

@@ -88,6 +88,11 @@ TEST_F(CachedTtsEngineTest, ASecondReplyComesFromTheCacheInOrder) {
   EXPECT_EQ(engine.stats().hits, 1u);
   EXPECT_EQ(engine.stats().misses, 1u);
   EXPECT_EQ(engine.stats().sentences, 2u);
+  std::vector<bool> lookups;
+  engine.set_lookup_listener([&](bool hit) { lookups.push_back(hit); });
+  say(engine, greeting);
+  say(engine, "Something new.");
+  EXPECT_EQ(lookups, (std::vector<bool>{true, false}));
 }
 
 TEST_F(CachedTtsEngineTest, AReplyWithANewSentenceGoesToTheEngineWhole) {
