@@ -6,7 +6,8 @@
 # runs (the agent is never asked anything, so which agent it is does not matter).
 #
 #   bench/sim_capacity.sh [path/to/voxgate] CALLS...
-#   SECONDS_PER_CALL=25 RAMP=100 SIM_THREADS=1 IO_THREADS=2 bench/sim_capacity.sh build/voxgate 100 400
+#   SECONDS_PER_CALL=25 RAMP=100 SIM_THREADS=1 IO_THREADS=2 FRAMES_PER_MESSAGE=1 \
+#     bench/sim_capacity.sh build/voxgate 100 400
 #
 # For each CALLS it starts a fresh server on a free port, places CALLS calls at RAMP per
 # second, all held at once, and prints: the server's outbound send lateness p50/p99 (from
@@ -46,6 +47,8 @@ EOF
 cat > "$work/server.toml" <<EOF
 [server]
 max_concurrent_calls = 100000
+[call]
+frames_per_message = ${FRAMES_PER_MESSAGE:-1}
 [agent]
 script = "$work/dialog.toml"
 EOF

@@ -244,6 +244,7 @@ int run_server(const Settings& settings, const ServeCommand& command) {
   net::MediaStreamEndpoint media_streams(
       {.public_base_url = server_settings.public_base_url,
        .auth_token = settings.twilio.auth_token,
+       .frames_per_message = static_cast<std::size_t>(settings.call.frames_per_message),
        .engines = {engines.vad.get(), engines.stt.get(), engines.tts.get(), engines.agent.get()},
        .conversation = {.endpointer = {.endpoint_silence_ms = settings.call.endpoint_silence_ms,
                                        .barge_in_min_speech_ms =

@@ -317,6 +317,8 @@ const KeySpec kCallKeys[] = {
      [](const Entry& e) { e.to.call.endpoint_silence_ms = e.int_field(100, 5000); }},
     {"barge_in_min_speech_ms",
      [](const Entry& e) { e.to.call.barge_in_min_speech_ms = e.int_field(0, 5000); }},
+    {"frames_per_message",
+     [](const Entry& e) { e.to.call.frames_per_message = e.int_field(1, 5); }},
     {"max_call_s", [](const Entry& e) { e.to.call.max_call_s = e.int_field(10, 86400); }},
     {"answer_budget_s", [](const Entry& e) { e.to.call.answer_budget_s = e.int_field(1, 14); }},
 };
@@ -647,6 +649,7 @@ std::string describe(const Settings& s) {
   line("greeting", toml_string(s.call.greeting));
   line("endpoint_silence_ms", s.call.endpoint_silence_ms);
   line("barge_in_min_speech_ms", s.call.barge_in_min_speech_ms);
+  line("frames_per_message", s.call.frames_per_message);
   line("max_call_s", s.call.max_call_s);
   line("answer_budget_s", s.call.answer_budget_s);
 

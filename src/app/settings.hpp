@@ -60,6 +60,10 @@ struct CallSettings {
   std::string greeting = "Hello! How can I help you today?";
   int endpoint_silence_ms = 500;
   int barge_in_min_speech_ms = 200;
+  // Outbound 20 ms frames per Media Streams message, 1..5. Two halve the messages and timer
+  // wake-ups per call (BENCHMARKS: 1,200 streams at p99 lateness ≤ 3 ms instead of ~1,000
+  // at ≤ 7.5 ms) and send at most 20 ms more ahead of real time.
+  int frames_per_message = 2;
   int max_call_s = 3600;
   // Recording mode: a turn's TwiML must reach Twilio within this (Twilio waits 15 s);
   // slower turns answer <Pause> + <Redirect> to a poll route.

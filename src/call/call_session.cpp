@@ -266,24 +266,40 @@ void CallSession::pump(Clock::time_point now) {
   const double lateness_s = seconds_between(std::max(due, last_enqueue_), now);
   metrics_.frame_lateness_s.observe(lateness_s);
   if (lateness_s > 0.005) metrics_.late_frames_total.inc();
-  pacer_.poll(now, due_items_);
+  // Woken when the next frame is due, it takes the frames due within the next
+  // frames_per_message - 1 frames along, in one media message.
+  pacer_.poll(now + batch_ahead(), due_items_);
+  const std::size_t per_message = std::clamp<std::size_t>(options_.frames_per_message, 1, 5);
+  const auto flush = [this] {
+    if (batch_.empty()) return;
+    sink_.send_text(twilio::media_message(start_.stream_sid, batch_));
+    batch_.clear();
+  };
   for (auto& item : due_items_) {
     if (const auto* frame = std::get_if<audio::OutFrame>(&item)) {
-      sink_.send_text(twilio::media_message(start_.stream_sid, frame->mulaw));
+      batch_.insert(batch_.end(), frame->mulaw.begin(), frame->mulaw.end());
+      if (batch_.size() >= per_message * frame->mulaw.size()) flush();
       ++stats_.frames_out;
       metrics_.frames_out_total.inc();
       metrics_.bytes_out_total.inc(static_cast<double>(frame->mulaw.size()));
     } else if (const auto* mark = std::get_if<audio::OutMark>(&item)) {
+      flush();
       sink_.send_text(twilio::mark_message(start_.stream_sid, mark->name));
       ++stats_.marks_sent;
       metrics_.marks_total.with({"sent"}).inc();
     }
   }
+  flush();
 }
 
 Clock::time_point CallSession::next_due() const {
   if (state_ != State::kStreaming) return Clock::time_point::max();
   return pacer_.next_due();
+}
+
+Clock::duration CallSession::batch_ahead() const {
+  const std::size_t per_message = std::clamp<std::size_t>(options_.frames_per_message, 1, 5);
+  return options_.pacer.frame * static_cast<int>(per_message - 1);
 }
 
 bool CallSession::play(std::span<const std::uint8_t> mulaw, std::string mark_name) {

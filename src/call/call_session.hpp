@@ -62,6 +62,10 @@ struct CallSessionOptions {
   bool require_token = false;
   std::size_t inbound_buffer_bytes = 60 * 8000;  // 60 s of 8 kHz mu-law
   audio::PacerOptions pacer;
+  // Outbound 20 ms frames per `media` message (1..5). Twilio plays a payload of any size
+  // (twilio-protocol.md §1.3); more per message means fewer messages and wake-ups per call
+  // (capacity), at the price of sending up to (n - 1) × 20 ms more ahead of real time.
+  std::size_t frames_per_message = 1;
   // The turn loop. Without engines (any null) the stream only carries audio.
   ConversationEngines engines;
   ConversationOptions conversation;
@@ -102,6 +106,8 @@ class CallSession final : private ConversationOutput {
   // Sends the frames and marks that are due. The transport calls it at next_due().
   void pump(Clock::time_point now);
   Clock::time_point next_due() const;
+  // How far ahead of its due time a frame may leave to fill a multi-frame message.
+  Clock::duration batch_ahead() const;
 
   State state() const { return state_; }
   const std::string& call_sid() const { return options_.expected_call_sid; }
@@ -141,6 +147,7 @@ class CallSession final : private ConversationOutput {
   audio::Pacer pacer_;
   std::vector<std::uint8_t> payload_;  // decode buffer, reused for every frame
   std::vector<audio::PacerItem> due_items_;  // reused by every pump
+  std::vector<std::uint8_t> batch_;          // frames going out in one media message
   Clock::time_point last_enqueue_;
   std::vector<std::int16_t> pcm_pending_;  // decoded caller audio not yet a whole 20 ms frame
   std::optional<Conversation> conversation_;

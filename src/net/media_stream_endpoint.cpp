@@ -205,6 +205,7 @@ class MediaStreamConnection final : public std::enable_shared_from_this<MediaStr
                                  .tokens = &shared_->tokens,
                                  .require_token = shared_->validator.has_value(),
                                  .inbound_buffer_bytes = shared_->options.inbound_buffer_bytes,
+                                 .frames_per_message = shared_->options.frames_per_message,
                                  .engines = shared_->options.engines,
                                  .conversation = shared_->options.conversation,
                                  .turn_metrics = shared_->options.turn_metrics,

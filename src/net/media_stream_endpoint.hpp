@@ -29,6 +29,7 @@ struct MediaStreamOptions {
   std::string public_base_url;  // "https://…"; the upgrade is signed over its wss:// form
   std::string auth_token;       // "" = development mode: no signature, token optional
   std::size_t inbound_buffer_bytes = 60 * 8000;
+  std::size_t frames_per_message = 1;  // outbound 20 ms frames per media message (call/)
   std::chrono::seconds idle_timeout{30};      // no message from Twilio for this long: close
   // No `start` this long after the upgrade: close, so Twilio's <Redirect> lets stream-ended
   // carry the call on in recording mode.

@@ -492,7 +492,8 @@ class StreamRun : public std::enable_shared_from_this<StreamRun> {
     }
     playout_end_ = play_at + kByteDuration * static_cast<std::int64_t>(bytes.size());
     utterance_boundary_ = false;
-    ++report_.media_frames_received;
+    // A media message may hold several 20 ms frames (Twilio takes any size, §1.3).
+    report_.media_frames_received += (bytes.size() + kFrameBytes - 1) / kFrameBytes;
     report_.bytes_received += bytes.size();
     report_.media_arrival_lateness_ms.push_back(lateness_ms);
     report_.received_audio.insert(report_.received_audio.end(), bytes.begin(), bytes.end());

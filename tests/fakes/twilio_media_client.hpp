@@ -87,7 +87,7 @@ struct StreamReport {
   bool deadline_expired = false;
 
   std::size_t media_frames_sent = 0;              // media messages written to the socket
-  std::size_t media_frames_received = 0;          // outbound media messages from the server
+  std::size_t media_frames_received = 0;          // 20 ms frames of audio from the server
   std::size_t bytes_received = 0;                 // decoded mu-law bytes in them
   std::vector<std::string> marks_echoed_played;   // echoes sent after the audio played
   std::vector<std::string> marks_echoed_cleared;  // echoes sent because of a clear

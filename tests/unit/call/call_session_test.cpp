@@ -195,6 +195,41 @@ TEST_F(CallSessionTest, SpeechIsPacedAndFollowedByAMark) {
   EXPECT_EQ(call.stats().marks_played, 1u);
 }
 
+TEST_F(CallSessionTest, TwoFramesPerMessageHalveTheMessagesAndKeepTheMarkLast) {
+  session.emplace(CallSessionOptions{.expected_call_sid = kSid,
+                                     .tokens = &kTokens,
+                                     .require_token = true,
+                                     .frames_per_message = 2},
+                  sink, history, metrics, now);
+  CallSession& call = *session;
+  call.on_text(start_json(kSid, kTokens.issue(kSid)), now);
+  sink.sent.clear();
+  ASSERT_TRUE(call.speak(std::vector<std::uint8_t>(160 * 50, 0x55), "utterance-1", now));
+  // Woken when a frame is due, the session sends it with the next one: a pair every 40 ms,
+  // never more than one frame early.
+  while (call.next_due() != Clock::time_point::max()) {
+    ASSERT_LE(call.next_due() - now, 40ms);
+    now = std::max(now, call.next_due());
+    call.pump(now);
+  }
+  // The 7 frames sent at once make 3 pairs and a single, the other 43 come as 21 pairs and
+  // a last single: 26 messages instead of 50.
+  const auto events = sink.events();
+  EXPECT_EQ(std::count(events.begin(), events.end(), "media"), 26);
+  EXPECT_EQ(events.back(), "mark");
+  std::size_t bytes = 0, pairs = 0;
+  for (const auto& text : sink.sent) {
+    const auto message = boost::json::parse(text);
+    if (message.at("event").as_string() != "media") continue;
+    const auto payload = util::base64_decode(message.at("media").at("payload").as_string());
+    if (payload->size() == 320u) ++pairs;
+    bytes += payload->size();
+  }
+  EXPECT_EQ(pairs, 24u);
+  EXPECT_EQ(bytes, 160u * 50);
+  EXPECT_EQ(call.stats().frames_out, 50u);
+}
+
 TEST_F(CallSessionTest, InterruptClearsAndLaterMarkEchoesCountAsDiscarded) {
   CallSession& call = started();
   ASSERT_TRUE(call.speak(std::vector<std::uint8_t>(160 * 10, 0x55), "first", now));
