@@ -25,13 +25,7 @@ sim_threads=${SIM_THREADS:-1}
 io_threads=${IO_THREADS:-2}
 [ -x "$binary" ] || { echo "no voxgate binary at $binary: run make build" >&2; exit 1; }
 
-work=$(mktemp -d)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
 
 # About 40 s of speech: longer than any call, so the server talks all the time.
 greeting="Thank you for calling. This is a long recorded message that keeps talking while we measure how many calls one server can carry at the same time."
@@ -52,7 +46,6 @@ frames_per_message = ${FRAMES_PER_MESSAGE:-1}
 [agent]
 script = "$work/dialog.toml"
 EOF
-printf '[[step]]\nhangup = true\n' > "$work/hangup.toml"
 cat > "$work/caller.toml" <<EOF
 [[step]]
 pause_ms = $((call_s * 1000))
@@ -76,16 +69,8 @@ histogram_quantile() {  # metric quantile < metrics
 printf "%-6s %-22s %-10s %-12s %-14s %s\n" calls "lateness p50/p99 (s)" "late>5ms" underruns \
   "server CPU" "RSS/call"
 for calls in "${counts[@]}"; do
-  rm -f "$work/port"
-  "$binary" serve --port 0 --port-file "$work/port" --log-level warn --io-threads "$io_threads" \
-    --config "$work/server.toml" 2>"$work/server.log" &
-  pid=$!
-  for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-  [ -s "$work/port" ] || { cat "$work/server.log" >&2; exit 1; }
-  port=$(cat "$work/port")
-  # Synthesize the greeting once before the clock starts (a call that hangs up at once).
-  "$binary" sim --url "http://127.0.0.1:$port" --script "$work/hangup.toml" \
-    >/dev/null 2>&1 || true
+  # (The server synthesizes the greeting at start: the clock starts with it cached.)
+  voxgate_serve "$binary" -- --io-threads "$io_threads" --config "$work/server.toml"
   ticks=$(getconf CLK_TCK)
   cpu_before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
@@ -112,5 +97,5 @@ for calls in "${counts[@]}"; do
   printf "%-6s %-22s %-10s %-12s %-14s %s\n" "$calls" "$p50 / $p99" "${late:-0}/${frames:-0}" \
     "${underruns:-?} (${failed:-?} failed)" "${cpu_s} s" \
     "$(( (peak_rss - rss_before) / calls )) KiB"
-  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  voxgate_stop || true
 done

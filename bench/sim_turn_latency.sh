@@ -15,27 +15,17 @@ shift || true
 levels=("$@")
 [ ${#levels[@]} -gt 0 ] || levels=(1 2 4 8)
 rounds=${ROUNDS:-3}
-here=$(cd "$(dirname "$0")/.." && pwd)
 [ -x "$binary" ] || { echo "no voxgate binary at $binary: run make build" >&2; exit 1; }
-
-work=$(mktemp -d)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+binary=$(realpath "$binary")
+. "$(dirname "$0")/lib.sh"
+# The default config names config/front-desk.toml relative to the source tree.
+cd "$(dirname "$0")/.."
 
 for callers in "${levels[@]}"; do
-  rm -f "$work/port"
-  (cd "$here" && exec "$binary" serve --port 0 --port-file "$work/port" --log-level warn) \
-    2>"$work/server.log" &
-  pid=$!
-  for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-  [ -s "$work/port" ] || { cat "$work/server.log" >&2; exit 1; }
+  voxgate_serve "$binary"
   echo "== $callers caller(s) talking at once, $((callers * rounds)) calls"
-  (cd "$here" && "$binary" sim --url "http://127.0.0.1:$(cat "$work/port")" \
-    --script examples/questions.toml --calls $((callers * rounds)) --concurrency "$callers" \
-    --json "$work/sim-$callers.json") || true
-  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  "$binary" sim --url "http://127.0.0.1:$port" --script examples/questions.toml \
+    --calls $((callers * rounds)) --concurrency "$callers" --json "$work/sim-$callers.json" ||
+    true
+  voxgate_stop || true
 done

@@ -21,29 +21,10 @@ public="https://voice.example.com"
 command -v wrk >/dev/null || { echo "wrk is missing: run scripts/install-deps" >&2; exit 1; }
 [ -x "$binary" ] || { echo "no voxgate binary at $binary: run make build" >&2; exit 1; }
 
-work=$(mktemp -d)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
 
-start_server() {
-  rm -f "$work/port"
-  env "$@" "$binary" serve --port 0 --port-file "$work/port" --log-level warn \
-    --io-threads "$io_threads" 2>"$work/server.log" &
-  pid=$!
-  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-  [ -s "$work/port" ] || { cat "$work/server.log" >&2; exit 1; }
-  port=$(cat "$work/port")
-}
-
-stop_server() {
-  kill -TERM "$pid"
-  wait "$pid" || { echo "server exited non-zero" >&2; exit 1; }
-  pid=""
-}
+start_server() { voxgate_serve "$binary" "$@" -- --io-threads "$io_threads"; }
+stop_server() { voxgate_stop || { echo "server exited non-zero" >&2; exit 1; }; }
 
 cat >"$work/streaming.lua" <<'LUA'
 wrk.method = "POST"

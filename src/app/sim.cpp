@@ -116,8 +116,8 @@ bool write_file(const std::string& path, std::string_view bytes) {
 }
 
 std::vector<std::int16_t> linear(std::span<const std::uint8_t> mulaw) {
-  std::vector<std::int16_t> pcm(mulaw.size());
-  for (std::size_t i = 0; i < mulaw.size(); ++i) pcm[i] = audio::ulaw_to_linear(mulaw[i]);
+  std::vector<std::int16_t> pcm;
+  audio::decode_ulaw(mulaw, pcm);
   return pcm;
 }
 

@@ -42,7 +42,9 @@ CallSession::CallSession(CallSessionOptions options, StreamSink& sink, CallHisto
       metrics_(metrics),
       opened_at_(now),
       inbound_(options_.inbound_buffer_bytes),
-      pacer_(options_.pacer) {
+      pacer_(options_.pacer),
+      frames_per_message_(std::clamp<std::size_t>(options_.frames_per_message, 1, 5)),
+      batch_ahead_(options_.pacer.frame * static_cast<int>(frames_per_message_ - 1)) {
   metrics_.active_streams.inc();
   metrics_.streams_total.inc();
 }
@@ -268,8 +270,7 @@ void CallSession::pump(Clock::time_point now) {
   if (lateness_s > 0.005) metrics_.late_frames_total.inc();
   // Woken when the next frame is due, it takes the frames due within the next
   // frames_per_message - 1 frames along, in one media message.
-  pacer_.poll(now + batch_ahead(), due_items_);
-  const std::size_t per_message = std::clamp<std::size_t>(options_.frames_per_message, 1, 5);
+  pacer_.poll(now + batch_ahead_, due_items_);
   const auto flush = [this] {
     if (batch_.empty()) return;
     sink_.send_text(twilio::media_message(start_.stream_sid, batch_));
@@ -278,7 +279,7 @@ void CallSession::pump(Clock::time_point now) {
   for (auto& item : due_items_) {
     if (const auto* frame = std::get_if<audio::OutFrame>(&item)) {
       batch_.insert(batch_.end(), frame->mulaw.begin(), frame->mulaw.end());
-      if (batch_.size() >= per_message * frame->mulaw.size()) flush();
+      if (batch_.size() >= frames_per_message_ * frame->mulaw.size()) flush();
       ++stats_.frames_out;
       metrics_.frames_out_total.inc();
       metrics_.bytes_out_total.inc(static_cast<double>(frame->mulaw.size()));
@@ -297,10 +298,6 @@ Clock::time_point CallSession::next_due() const {
   return pacer_.next_due();
 }
 
-Clock::duration CallSession::batch_ahead() const {
-  const std::size_t per_message = std::clamp<std::size_t>(options_.frames_per_message, 1, 5);
-  return options_.pacer.frame * static_cast<int>(per_message - 1);
-}
 
 bool CallSession::play(std::span<const std::uint8_t> mulaw, std::string mark_name) {
   const bool queued = speak(mulaw, std::move(mark_name), Clock::now());

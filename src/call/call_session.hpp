@@ -106,8 +106,6 @@ class CallSession final : private ConversationOutput {
   // Sends the frames and marks that are due. The transport calls it at next_due().
   void pump(Clock::time_point now);
   Clock::time_point next_due() const;
-  // How far ahead of its due time a frame may leave to fill a multi-frame message.
-  Clock::duration batch_ahead() const;
 
   State state() const { return state_; }
   const std::string& call_sid() const { return options_.expected_call_sid; }
@@ -145,6 +143,10 @@ class CallSession final : private ConversationOutput {
   twilio::SequenceTracker sequence_;
   InboundAudioBuffer inbound_;
   audio::Pacer pacer_;
+  // options_.frames_per_message within 1..5, and how far ahead of its due time a frame may
+  // leave to fill a message of that many.
+  const std::size_t frames_per_message_;
+  const Clock::duration batch_ahead_;
   std::vector<std::uint8_t> payload_;  // decode buffer, reused for every frame
   std::vector<audio::PacerItem> due_items_;  // reused by every pump
   std::vector<std::uint8_t> batch_;          // frames going out in one media message

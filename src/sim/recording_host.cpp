@@ -85,8 +85,8 @@ class RecordingHost::Impl {
   const std::string& base_url() const { return base_url_; }
 
   Added add(const std::string& account_sid, std::span<const std::uint8_t> mulaw_8k) {
-    std::vector<std::int16_t> pcm(mulaw_8k.size());
-    for (std::size_t i = 0; i < mulaw_8k.size(); ++i) pcm[i] = audio::ulaw_to_linear(mulaw_8k[i]);
+    std::vector<std::int16_t> pcm;
+    audio::decode_ulaw(mulaw_8k, pcm);
     const std::vector<std::uint8_t> wav = audio::encode_wav_pcm16(pcm, 8000);
     Added added;
     added.recording_sid = random_sid("RE");
