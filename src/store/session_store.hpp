@@ -159,6 +159,13 @@ class SessionStore {
   virtual void range(std::string_view key, Executor executor,
                      Callback<std::vector<std::string>> done) = 0;
 
+  // The whole list, oldest first, deleted in the same step (empty when the key does not
+  // exist): of several workers taking one list, exactly one receives each item, and an
+  // append racing the take lands either in the items taken or in a new list, never in
+  // neither (pending audio chunks, handed to whichever worker completes the call).
+  virtual void take_range(std::string_view key, Executor executor,
+                          Callback<std::vector<std::string>> done) = 0;
+
   // --- Every kind ----------------------------------------------------------------------
 
   // Deletes the keys (of any kind; a call's keys when it ends) and returns how many of them

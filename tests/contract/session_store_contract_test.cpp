@@ -198,6 +198,77 @@ TEST_P(SessionStoreContract, FullListRefusesAndKeepsWhatItHas) {
   EXPECT_EQ(*s().append("chunks", "c3", 4), 4u);
 }
 
+TEST_P(SessionStoreContract, TakeRangeGetsTheListAndDeletesIt) {
+  auto none = s().take_range("chunks:CA4");
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_TRUE(none->empty());
+
+  const std::string audio = binary_blob(100000, 4);
+  ASSERT_TRUE(s().append("chunks:CA4", "first"));
+  ASSERT_TRUE(s().append("chunks:CA4", audio));
+  ASSERT_TRUE(s().append("chunks:CA4", ""));
+  auto taken = s().take_range("chunks:CA4");
+  ASSERT_TRUE(taken) << taken.error().message;
+  EXPECT_EQ(*taken, (std::vector<std::string>{"first", audio, ""}));
+  EXPECT_TRUE(s().range("chunks:CA4")->empty()) << "taken means deleted";
+  EXPECT_EQ(*s().remove({"chunks:CA4"}), 0u);
+  // The next append starts a new list.
+  EXPECT_EQ(*s().append("chunks:CA4", "again"), 1u);
+}
+
+// Appenders and takers at once, as uploads meeting a `complete` on another worker: every
+// item ends up either in exactly one take or in the list left at the end.
+TEST_P(SessionStoreContract, TakeRangeRacingAppendsLosesAndRepeatsNothing) {
+  constexpr int kAppenders = 4;
+  constexpr int kItemsEach = 100;
+  constexpr int kTakes = 40;
+  auto& pool = pool_;
+  std::mutex mutex;
+  std::multiset<std::string> seen;
+  std::atomic<int> appended{0};
+  std::atomic<int> taken{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int a = 0; a < kAppenders; ++a) {
+    threads.emplace_back([&, a] {
+      for (int i = 0; i < kItemsEach; ++i) {
+        store().append("race", std::to_string(a) + ":" + std::to_string(i), 100000, 60s,
+                       pool.get_executor(), [&](util::Result<std::size_t> r) {
+                         if (!r) ++failures;
+                         ++appended;
+                       });
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int t = 0; t < kTakes; ++t) {
+      store().take_range("race", pool.get_executor(),
+                         [&](util::Result<std::vector<std::string>> r) {
+                           if (!r) {
+                             ++failures;
+                           } else {
+                             const std::lock_guard lock(mutex);
+                             seen.insert(r->begin(), r->end());
+                           }
+                           ++taken;
+                         });
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  for (auto& thread : threads) thread.join();
+  ASSERT_TRUE(eventually([&] { return appended == kAppenders * kItemsEach && taken == kTakes; }));
+  EXPECT_EQ(failures.load(), 0);
+  auto rest = s().take_range("race");
+  ASSERT_TRUE(rest);
+  seen.insert(rest->begin(), rest->end());
+  ASSERT_EQ(seen.size(), std::size_t{kAppenders * kItemsEach});
+  for (int a = 0; a < kAppenders; ++a) {
+    for (int i = 0; i < kItemsEach; ++i) {
+      EXPECT_EQ(seen.count(std::to_string(a) + ":" + std::to_string(i)), 1u) << a << ":" << i;
+    }
+  }
+}
+
 TEST_P(SessionStoreContract, RemoveDeletesEveryKindAndCounts) {
   ASSERT_TRUE(s().put("call:CA4:token", "t"));
   ASSERT_TRUE(s().set_fields("call:CA4", {{"state", "done"}}));
@@ -284,6 +355,8 @@ TEST_P(SessionStoreContract, WrongKindOfValueIsAnInternalError) {
   expect_internal(s().increment_field("plain", "n", 1), "increment_field on a value");
   expect_internal(s().append("hash", "v"), "append to a hash");
   expect_internal(s().range("plain"), "range of a value");
+  expect_internal(s().take_range("hash"), "take_range of a hash");
+  EXPECT_EQ(s().get_fields("hash")->size(), 1u) << "a refused take deletes nothing";
   EXPECT_EQ(s().get("plain")->value_or("<none>"), "v") << "a failed write changes nothing";
   EXPECT_EQ(s().range("list")->size(), 1u);
 
@@ -299,6 +372,7 @@ TEST_P(SessionStoreContract, BadArgumentsAreInvalidInputAndChangeNothing) {
   };
   expect_invalid(s().put("", "v"), "empty key");
   expect_invalid(s().get(""), "get of an empty key");
+  expect_invalid(s().take_range(""), "take_range of an empty key");
   expect_invalid(s().put("k", "v", 0ms), "zero ttl");
   expect_invalid(s().put("k", "v", -5ms), "negative ttl");
   expect_invalid(s().put("k", "v", kMaxTtl + 1ms), "ttl over the limit");

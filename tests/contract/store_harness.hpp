@@ -120,6 +120,11 @@ class StoreHarness {
       store_->range(key, executor(), std::move(done));
     });
   }
+  util::Result<std::vector<std::string>> take_range(std::string_view key) {
+    return wait<std::vector<std::string>>([&](Callback<std::vector<std::string>> done) {
+      store_->take_range(key, executor(), std::move(done));
+    });
+  }
   util::Result<std::size_t> remove(std::vector<std::string> keys) {
     return wait<std::size_t>([&](Callback<std::size_t> done) {
       store_->remove(std::move(keys), executor(), std::move(done));

@@ -124,7 +124,12 @@ class MemoryStore final : public SessionStore {
 
   void range(std::string_view key, Executor executor,
              Callback<std::vector<std::string>> done) override {
-    complete<std::vector<std::string>>(executor, std::move(done), do_range(key));
+    complete<std::vector<std::string>>(executor, std::move(done), do_range(key, false));
+  }
+
+  void take_range(std::string_view key, Executor executor,
+                  Callback<std::vector<std::string>> done) override {
+    complete<std::vector<std::string>>(executor, std::move(done), do_range(key, true));
   }
 
   void remove(std::vector<std::string> keys, Executor executor,
@@ -366,14 +371,19 @@ class MemoryStore final : public SessionStore {
     return list.size();
   }
 
-  Result<std::vector<std::string>> do_range(std::string_view key) {
-    if (auto e = check_key("range", key)) return *e;
+  Result<std::vector<std::string>> do_range(std::string_view key, bool remove) {
+    const char* operation = remove ? "take_range" : "range";
+    if (auto e = check_key(operation, key)) return *e;
     const std::lock_guard lock(mutex_);
     Entry* entry = find(key, now());
     if (!entry) return std::vector<std::string>();
-    const auto* list = std::get_if<List>(&entry->value);
-    if (!list) return wrong_kind("range");
-    return std::vector<std::string>(list->begin(), list->end());
+    auto* list = std::get_if<List>(&entry->value);
+    if (!list) return wrong_kind(operation);
+    if (!remove) return std::vector<std::string>(list->begin(), list->end());
+    std::vector<std::string> items(std::make_move_iterator(list->begin()),
+                                   std::make_move_iterator(list->end()));
+    erase(entries_.find(key));
+    return items;
   }
 
   Result<std::size_t> do_remove(const std::vector<std::string>& keys) {

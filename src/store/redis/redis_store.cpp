@@ -77,6 +77,13 @@ constexpr std::string_view kAppendScript =
     "redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
     "return n";
 
+// KEYS[1] list. LRANGE then DEL inside one script: no append or other taker can come in
+// between (GETDEL has no list counterpart).
+constexpr std::string_view kTakeRangeScript =
+    "local items = redis.call('LRANGE', KEYS[1], 0, -1)\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return items";
+
 struct ReplyDeleter {
   void operator()(redisReply* reply) const { freeReplyObject(reply); }
 };
@@ -336,22 +343,14 @@ class RedisStore final : public SessionStore {
 
   void range(std::string_view key, Executor executor,
              Callback<std::vector<std::string>> done) override {
-    if (auto e = check_key("range", key)) {
-      return post_result<std::vector<std::string>>(executor, done, *e);
-    }
-    submit({"LRANGE", full_key(key), "0", "-1"},
-           finisher<std::vector<std::string>>(
-               "range", std::move(executor), std::move(done),
-               [](const redisReply& r) -> Result<std::vector<std::string>> {
-                 if (r.type != REDIS_REPLY_ARRAY) return unexpected("range");
-                 std::vector<std::string> items;
-                 items.reserve(r.elements);
-                 for (std::size_t i = 0; i < r.elements; ++i) {
-                   if (r.element[i]->type != REDIS_REPLY_STRING) return unexpected("range");
-                   items.emplace_back(reply_text(*r.element[i]));
-                 }
-                 return items;
-               }));
+    read_list("range", {"LRANGE", full_key(key), "0", "-1"}, key, std::move(executor),
+              std::move(done));
+  }
+
+  void take_range(std::string_view key, Executor executor,
+                  Callback<std::vector<std::string>> done) override {
+    read_list("take_range", {"EVAL", std::string(kTakeRangeScript), "1", full_key(key)}, key,
+              std::move(executor), std::move(done));
   }
 
   void remove(std::vector<std::string> keys, Executor executor,
@@ -399,6 +398,28 @@ class RedisStore final : public SessionStore {
            finisher<std::optional<std::string>>(
                operation, std::move(executor), std::move(done),
                [operation](const redisReply& r) { return decode_optional_string(operation, r); }));
+  }
+
+  // A command answering a list of items (LRANGE, or a script returning one).
+  void read_list(std::string_view operation, std::vector<std::string> command,
+                 std::string_view key, Executor executor,
+                 Callback<std::vector<std::string>> done) {
+    if (auto e = check_key(operation, key)) {
+      return post_result<std::vector<std::string>>(executor, done, *e);
+    }
+    submit(std::move(command),
+           finisher<std::vector<std::string>>(
+               operation, std::move(executor), std::move(done),
+               [operation](const redisReply& r) -> Result<std::vector<std::string>> {
+                 if (r.type != REDIS_REPLY_ARRAY) return unexpected(operation);
+                 std::vector<std::string> items;
+                 items.reserve(r.elements);
+                 for (std::size_t i = 0; i < r.elements; ++i) {
+                   if (r.element[i]->type != REDIS_REPLY_STRING) return unexpected(operation);
+                   items.emplace_back(reply_text(*r.element[i]));
+                 }
+                 return items;
+               }));
   }
 
   // Queues a command for the connection thread, or answers it at once when the store is
