@@ -18,11 +18,13 @@
 #include <vector>
 
 #include "app/engines.hpp"
+#include "audio/frames.hpp"
 #include "call/ai_voice_integration.hpp"
 #include "call/call_history.hpp"
 #include "app/offline.hpp"
 #include "call/call_sid.hpp"
 #include "call/shared_calls.hpp"
+#include "call/shared_chunks.hpp"
 #include "store/redis/redis_store.hpp"
 #include "call/call_session.hpp"
 #include "call/live_calls.hpp"
@@ -201,26 +203,38 @@ int run_server(const Settings& settings, const ServeCommand& command) {
                                  ? static_cast<unsigned>(server_settings.io_threads)
                                  : std::max(1u, std::thread::hardware_concurrency());
   asio::io_context io(static_cast<int>(n_threads));
+  // Scale-out: with REDIS_URL, call records, reply audio and the chunk API's pending audio
+  // and conversations are shared with every worker.
+  const std::chrono::milliseconds shared_call_ttl =
+      std::chrono::seconds(settings.call.max_call_s) + std::chrono::hours(1);
+  const AIVoiceIntegrationOptions facade_defaults;
+  std::unique_ptr<store::SessionStore> shared_store;
+  std::optional<call::SharedChunks> shared_chunks;
+  if (!settings.store.redis_url.empty()) {
+    auto made = store::make_redis_store({.url = settings.store.redis_url});
+    if (!made.ok()) throw StartupError("store.redis_url (REDIS_URL): " + made.error().message);
+    shared_store = std::move(*made);
+    shared_chunks.emplace(
+        *shared_store, metrics,
+        call::SharedChunksOptions{.max_bytes_per_call = static_cast<std::size_t>(
+                                      facade_defaults.max_audio_per_call_s * audio::kTelephonyRateHz),
+                                  .ttl = shared_call_ttl,
+                                  .executor = io.get_executor()});
+  }
   AIVoiceIntegration ai({.twilio_account_sid = settings.twilio.account_sid,
                          .twilio_auth_token = settings.twilio.auth_token,
                          .public_base_url = server_settings.public_base_url,
                          .max_calls_with_audio =
                              static_cast<std::size_t>(server_settings.max_concurrent_calls),
+                         .chunk_state = shared_chunks ? &*shared_chunks : nullptr,
                          .stt = engines.stt.get(),
                          .agent = engines.agent.get(),
                          .tts = engines.tts.get()});
-  // Scale-out: with REDIS_URL, call records and reply audio are shared with every worker.
-  std::unique_ptr<store::SessionStore> shared_store;
   std::optional<call::SharedCalls> shared;
-  if (!settings.store.redis_url.empty()) {
-    auto made = store::make_redis_store({.url = settings.store.redis_url});
-    if (!made.ok()) throw StartupError("store.redis_url (REDIS_URL): " + made.error().message);
-    shared_store = std::move(*made);
+  if (shared_store) {
     shared.emplace(*shared_store, history, ai.replies(), metrics,
-                   call::SharedCallsOptions{
-                       .call_ttl = std::chrono::seconds(settings.call.max_call_s) +
-                                   std::chrono::hours(1),
-                       .executor = io.get_executor()});
+                   call::SharedCallsOptions{.call_ttl = shared_call_ttl,
+                                            .executor = io.get_executor()});
     router.set_shared_state(
         [&shared, &io](std::string call_sid, std::function<void()> then) {
           if (!call::is_valid_call_sid(call_sid)) return then();  // the route refuses it

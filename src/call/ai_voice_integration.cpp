@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <variant>
 
 #include "audio/frames.hpp"
 #include "audio/g711.hpp"
@@ -27,80 +28,127 @@ double duration_s(std::size_t n_mulaw_bytes) {
 
 AIVoiceIntegration::AIVoiceIntegration(AIVoiceIntegrationOptions options)
     : options_(std::move(options)),
-      chunks_(static_cast<std::size_t>(options_.max_audio_per_call_s * audio::kTelephonyRateHz),
-              options_.max_calls_with_audio) {}
+      own_chunks_(options_.chunk_state != nullptr
+                      ? nullptr
+                      : std::make_unique<call::ChunkStore>(
+                            static_cast<std::size_t>(options_.max_audio_per_call_s *
+                                                     audio::kTelephonyRateHz),
+                            options_.max_calls_with_audio)),
+      chunks_(options_.chunk_state != nullptr ? *options_.chunk_state : *own_chunks_) {}
+
+namespace {
+
+// Runs an asynchronous member to completion on the calling thread (the blocking library
+// calls).
+template <class T, class Start>
+T run_blocking(Start&& start) {
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  T out{};
+  start(io.get_executor(), [&](T result) {
+    out = std::move(result);
+    work.reset();
+  });
+  io.run();
+  return out;
+}
+
+ChunkResult chunk_error(ChunkError error, std::string message) {
+  ChunkResult result;
+  result.error = error;
+  result.message = std::move(message);
+  return result;
+}
+
+// Checks the chunk and converts it to 8 kHz mu-law; a ChunkResult on refusal.
+std::variant<std::vector<std::uint8_t>, ChunkResult> to_call_audio(
+    std::string_view call_sid, std::span<const std::uint8_t> bytes, AudioEncoding encoding,
+    double max_audio_s) {
+  if (!call::is_valid_call_sid(call_sid)) {
+    return chunk_error(ChunkError::kBadCallSid,
+                       "The call sid may hold only letters, digits, '_' and '-' (1 to 64).");
+  }
+  if (bytes.empty()) return chunk_error(ChunkError::kEmpty, "The chunk holds no audio.");
+  if (encoding == AudioEncoding::kRawMulaw8k) {
+    return std::vector<std::uint8_t>(bytes.begin(), bytes.end());
+  }
+  const audio::DecodeResult decoded = audio::decode_audio(bytes, max_audio_s);
+  if (!decoded.audio) {
+    ChunkError error = ChunkError::kUnrecognized;
+    switch (decoded.error.value_or(audio::AudioError::kUnrecognized)) {
+      case audio::AudioError::kEmpty:
+        error = ChunkError::kEmpty;
+        break;
+      case audio::AudioError::kUnsupported:
+        error = ChunkError::kUnsupported;
+        break;
+      case audio::AudioError::kTooLong:
+        error = ChunkError::kTooLarge;
+        break;
+      case audio::AudioError::kUnrecognized:
+        break;
+    }
+    return chunk_error(error, decoded.message);
+  }
+  std::vector<std::uint8_t> mulaw = audio::to_call_format(*decoded.audio);
+  if (mulaw.empty()) return chunk_error(ChunkError::kEmpty, "The audio file holds no samples.");
+  return mulaw;
+}
+
+}  // namespace
+
+void AIVoiceIntegration::add_audio_chunk_async(std::string_view call_sid,
+                                               std::span<const std::uint8_t> bytes,
+                                               AudioEncoding encoding,
+                                               boost::asio::any_io_executor executor,
+                                               std::function<void(ChunkResult)> done) {
+  auto converted = to_call_audio(call_sid, bytes, encoding, options_.max_audio_per_call_s);
+  if (auto* refused = std::get_if<ChunkResult>(&converted)) {
+    boost::asio::post(executor, [done = std::move(done), result = std::move(*refused)]() mutable {
+      done(std::move(result));
+    });
+    return;
+  }
+  auto& mulaw = std::get<std::vector<std::uint8_t>>(converted);
+  const std::size_t chunk_bytes = mulaw.size();
+  chunks_.append(
+      std::string(call_sid), std::move(mulaw), executor,
+      [this, sid = std::string(call_sid), chunk_bytes,
+       done = std::move(done)](call::ChunkState::Appended appended) {
+        switch (appended.refusal) {
+          case call::ChunkState::Refusal::kNone:
+            break;
+          case call::ChunkState::Refusal::kCallFull:
+            return done(chunk_error(
+                ChunkError::kTooLarge,
+                "This chunk would take the call past " +
+                    std::to_string(static_cast<int>(options_.max_audio_per_call_s)) +
+                    " s of pending audio (or " + std::to_string(chunks_.max_chunks_per_call()) +
+                    " chunks); complete the call's audio first."));
+          case call::ChunkState::Refusal::kTooManyCalls:
+            return done(chunk_error(ChunkError::kTooManyCalls,
+                                    "Too many calls have pending audio; try again later."));
+          case call::ChunkState::Refusal::kUnavailable:
+            return done(chunk_error(ChunkError::kUnavailable,
+                                    "The shared call store cannot be reached; nothing was "
+                                    "stored. Try again."));
+        }
+        ChunkResult result;
+        result.chunks = appended.totals.chunks;
+        result.bytes = appended.totals.bytes;
+        log::CallScope scope(sid);
+        spdlog::info("Stored audio chunk for call {} ({:.2f} s; {} chunks, {:.2f} s pending)", sid,
+                     duration_s(chunk_bytes), result.chunks, duration_s(result.bytes));
+        done(std::move(result));
+      });
+}
 
 ChunkResult AIVoiceIntegration::add_audio_chunk(std::string_view call_sid,
                                                 std::span<const std::uint8_t> bytes,
                                                 AudioEncoding encoding) {
-  ChunkResult result;
-  if (!call::is_valid_call_sid(call_sid)) {
-    result.error = ChunkError::kBadCallSid;
-    result.message = "The call sid may hold only letters, digits, '_' and '-' (1 to 64).";
-    return result;
-  }
-  const auto before = chunks_.totals(call_sid);
-  result.chunks = before.chunks;
-  result.bytes = before.bytes;
-  if (bytes.empty()) {
-    result.error = ChunkError::kEmpty;
-    result.message = "The chunk holds no audio.";
-    return result;
-  }
-
-  std::vector<std::uint8_t> mulaw;
-  if (encoding == AudioEncoding::kRawMulaw8k) {
-    mulaw.assign(bytes.begin(), bytes.end());
-  } else {
-    const audio::DecodeResult decoded =
-        audio::decode_audio(bytes, options_.max_audio_per_call_s);
-    if (!decoded.audio) {
-      switch (decoded.error.value_or(audio::AudioError::kUnrecognized)) {
-        case audio::AudioError::kEmpty:
-          result.error = ChunkError::kEmpty;
-          break;
-        case audio::AudioError::kUnsupported:
-          result.error = ChunkError::kUnsupported;
-          break;
-        case audio::AudioError::kTooLong:
-          result.error = ChunkError::kTooLarge;
-          break;
-        case audio::AudioError::kUnrecognized:
-          result.error = ChunkError::kUnrecognized;
-          break;
-      }
-      result.message = decoded.message;
-      return result;
-    }
-    mulaw = audio::to_call_format(*decoded.audio);
-    if (mulaw.empty()) {
-      result.error = ChunkError::kEmpty;
-      result.message = "The audio file holds no samples.";
-      return result;
-    }
-  }
-
-  const auto appended = chunks_.append(call_sid, mulaw);
-  switch (appended.refusal) {
-    case call::ChunkStore::Refusal::kNone:
-      break;
-    case call::ChunkStore::Refusal::kCallFull:
-      result.error = ChunkError::kTooLarge;
-      result.message = "This chunk would take the call past " +
-                       std::to_string(static_cast<int>(options_.max_audio_per_call_s)) +
-                       " s of pending audio; complete the call's audio first.";
-      return result;
-    case call::ChunkStore::Refusal::kTooManyCalls:
-      result.error = ChunkError::kTooManyCalls;
-      result.message = "Too many calls have pending audio; try again later.";
-      return result;
-  }
-  result.chunks = appended.totals.chunks;
-  result.bytes = appended.totals.bytes;
-  log::CallScope scope(call_sid);
-  spdlog::info("Stored audio chunk for call {} ({:.2f} s; {} chunks, {:.2f} s pending)",
-               call_sid, duration_s(mulaw.size()), result.chunks, duration_s(result.bytes));
-  return result;
+  return run_blocking<ChunkResult>([&](auto executor, auto done) {
+    add_audio_chunk_async(call_sid, bytes, encoding, executor, std::move(done));
+  });
 }
 
 struct AIVoiceIntegration::Job {
@@ -113,9 +161,10 @@ struct AIVoiceIntegration::Job {
   std::unique_ptr<agent::AgentSession> agent;
   std::unique_ptr<tts::TtsJob> tts;
   std::vector<std::uint8_t> reply_audio;
-  // Recording mode: the conversation so far, from the call history; the facade's own
-  // per-call history is neither read nor written.
-  std::optional<std::vector<agent::Turn>> given_history;
+  // The conversation so far: the chunk API's (remember_turn: the new turn is added to it),
+  // or recording mode's, which lives in the call history.
+  std::vector<agent::Turn> history;
+  bool remember_turn = false;
   std::chrono::steady_clock::time_point started, step_started;
 };
 
@@ -129,15 +178,9 @@ double ms_since(std::chrono::steady_clock::time_point then) {
 }  // namespace
 
 ProcessingResult AIVoiceIntegration::complete_audio(std::string_view call_sid) {
-  boost::asio::io_context io;
-  auto work = boost::asio::make_work_guard(io);
-  ProcessingResult result;
-  complete_audio_async(call_sid, {}, io.get_executor(), [&](ProcessingResult r) {
-    result = std::move(r);
-    work.reset();
+  return run_blocking<ProcessingResult>([&](auto executor, auto done) {
+    complete_audio_async(call_sid, {}, executor, std::move(done));
   });
-  io.run();
-  return result;
 }
 
 void AIVoiceIntegration::complete_audio_async(std::string_view call_sid, std::string base_url,
@@ -151,14 +194,28 @@ void AIVoiceIntegration::complete_audio_async(std::string_view call_sid, std::st
   // then done) must not run at once: a strand serializes them, whatever `executor` is.
   job->executor = boost::asio::make_strand(executor);
   job->done = std::move(done);
-  call::ChunkStore::Totals totals;
-  job->mulaw = chunks_.take(call_sid, &totals);
-  job->result.chunks = totals.chunks;
-  job->result.audio_duration_s = duration_s(job->mulaw.size());
-  log::CallScope scope(call_sid);
-  spdlog::info("Processing streamed audio for call {} ({:.2f} s in {} chunks)", call_sid,
-               job->result.audio_duration_s, job->result.chunks);
-  start(job);
+  job->remember_turn = true;
+  // The history first: if the store cannot give it, nothing has been taken yet.
+  chunks_.history(job->result.call_sid, job->executor, [this, job](call::ChunkState::History history) {
+    if (history.unavailable) {
+      job->result.unavailable = true;
+      return finish(job);
+    }
+    job->history = std::move(history.turns);
+    chunks_.take(job->result.call_sid, job->executor, [this, job](call::ChunkState::Taken taken) {
+      if (taken.unavailable) {
+        job->result.unavailable = true;
+        return finish(job);
+      }
+      job->mulaw = std::move(taken.mulaw);
+      job->result.chunks = taken.chunks;
+      job->result.audio_duration_s = duration_s(job->mulaw.size());
+      log::CallScope scope(job->result.call_sid);
+      spdlog::info("Processing streamed audio for call {} ({:.2f} s in {} chunks)",
+                   job->result.call_sid, job->result.audio_duration_s, job->result.chunks);
+      start(job);
+    });
+  });
 }
 
 void AIVoiceIntegration::process_utterance_async(std::string call_sid,
@@ -176,7 +233,7 @@ void AIVoiceIntegration::process_utterance_async(std::string call_sid,
   job->mulaw = std::move(mulaw_8k);
   job->result.chunks = 1;
   job->result.audio_duration_s = duration_s(job->mulaw.size());
-  job->given_history = std::move(history);
+  job->history = std::move(history);
   start(job);
 }
 
@@ -255,20 +312,12 @@ void AIVoiceIntegration::run_stt(const std::shared_ptr<Job>& job) {
 
 void AIVoiceIntegration::run_agent(const std::shared_ptr<Job>& job) {
   job->step_started = std::chrono::steady_clock::now();
-  auto history = std::make_shared<std::vector<agent::Turn>>();
-  if (job->given_history) {
-    *history = *job->given_history;
-  } else {
-    std::lock_guard lock(history_mutex_);
-    const auto it = history_.find(job->result.call_sid);
-    if (it != history_.end()) *history = it->second;
-  }
   job->agent = options_.agent->open(job->executor, {.call_sid = job->result.call_sid});
   // The agent may read the history until it is done: it lives as long as the callback.
   job->agent->respond(
-      {.transcript = *job->result.transcript, .history = history.get()},
+      {.transcript = *job->result.transcript, .history = &job->history},
       [](std::string) {},  // the reply is spoken whole below
-      [this, job, history](util::Result<agent::Reply> reply) {
+      [this, job](util::Result<agent::Reply> reply) {
         job->result.timings_ms.agent = ms_since(job->step_started);
         if (!reply.ok()) {
           log::CallScope scope(job->result.call_sid);
@@ -278,16 +327,11 @@ void AIVoiceIntegration::run_agent(const std::shared_ptr<Job>& job) {
         job->result.reply = reply->text;
         job->result.action = reply->action;
         job->result.ended = reply->action.kind != agent::ActionKind::kNone;
-        if (!job->given_history) {
-          std::lock_guard lock(history_mutex_);
-          if (history_.size() >= options_.max_calls_with_audio &&
-              !history_.contains(job->result.call_sid)) {
-            history_.erase(history_.begin());  // bounded: forget some other call's history
-          }
-          history_[job->result.call_sid].push_back(
-              {*job->result.transcript, reply->text, reply->text});
-        }
-        run_tts(job);
+        if (!job->remember_turn) return run_tts(job);
+        // Stored before the reply goes out, so that the call's next complete, on whichever
+        // worker, has it.
+        chunks_.add_turn(job->result.call_sid, {*job->result.transcript, reply->text, reply->text},
+                         job->executor, [this, job] { run_tts(job); });
       });
 }
 

@@ -25,13 +25,12 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "agent/engine.hpp"
 #include "call/audio_store.hpp"
+#include "call/chunk_state.hpp"
 #include "call/chunk_store.hpp"
 #include "stt/engine.hpp"
 #include "tts/engine.hpp"
@@ -45,6 +44,10 @@ struct AIVoiceIntegrationOptions {
   std::string public_base_url;
   double max_audio_per_call_s = 120;   // pending audio a call may accumulate
   std::size_t max_calls_with_audio = 2000;
+  // Where pending chunks and the chunk API's conversations live (call/chunk_state.hpp):
+  // nullptr keeps them in this process, bounded by the two settings above; a shared one
+  // (call::SharedChunks) lets several workers serve one call. Must outlive the facade.
+  call::ChunkState* chunk_state = nullptr;
   // The engines that process an utterance; all three, or none (no processing). They
   // must outlive the facade.
   stt::SttEngine* stt = nullptr;
@@ -65,6 +68,9 @@ struct ProcessingResult {
   struct {
     double stt = 0, agent = 0, tts = 0, total = 0;
   } timings_ms;
+  // complete: the call's audio could not be read (the shared store is down); nothing was
+  // taken, and the chunks are still pending.
+  bool unavailable = false;
 };
 
 // How the bytes of one chunk are encoded.
@@ -80,13 +86,14 @@ enum class ChunkError {
   kUnrecognized,  // not an audio file
   kUnsupported,   // an audio file of a kind we cannot convert
   kTooLarge,      // would take the call past max_audio_per_call_s
-  kTooManyCalls   // max_calls_with_audio calls already have pending audio
+  kTooManyCalls,  // max_calls_with_audio calls already have pending audio
+  kUnavailable    // the shared store cannot be reached; nothing was stored
 };
 
 struct ChunkResult {
   ChunkError error = ChunkError::kNone;
   std::string message;      // a human sentence when error != kNone
-  std::size_t chunks = 0;   // the call's pending chunks after this one (unchanged on error)
+  std::size_t chunks = 0;   // the call's pending chunks after this one (0 on error)
   std::size_t bytes = 0;    // and their size as 8 kHz mu-law
 };
 
@@ -96,11 +103,18 @@ class AIVoiceIntegration {
   explicit AIVoiceIntegration(AIVoiceIntegrationOptions options);
 
   // Converts one chunk to the call's format (8 kHz mono mu-law) and stores it. A chunk
-  // that fails leaves the call's earlier audio intact.
+  // that fails leaves the call's earlier audio intact. `bytes` is read before the call
+  // returns; `done` runs once through `executor`.
+  void add_audio_chunk_async(std::string_view call_sid, std::span<const std::uint8_t> bytes,
+                             AudioEncoding encoding, boost::asio::any_io_executor executor,
+                             std::function<void(ChunkResult)> done);
+  // The same, blocking the calling thread until the chunk is stored: for library use, not
+  // for I/O threads.
   ChunkResult add_audio_chunk(std::string_view call_sid, std::span<const std::uint8_t> bytes,
                               AudioEncoding encoding = AudioEncoding::kFile);
-  // Processes everything stored for the call as one utterance and frees it. Blocks the
-  // calling thread until the engines are done: for library use, not for I/O threads.
+  // Processes everything stored for the call as one utterance, with the call's earlier
+  // turns, and frees it. Blocks the calling thread until the engines are done: for library
+  // use, not for I/O threads.
   ProcessingResult complete_audio(std::string_view call_sid);
   // The same without blocking: `done` runs once through `executor`. `base_url` is where
   // /audio/{id}.wav is reachable ("" = options().public_base_url).
@@ -144,10 +158,9 @@ class AIVoiceIntegration {
   void finish(const std::shared_ptr<Job>& job);
 
   const AIVoiceIntegrationOptions options_;
-  call::ChunkStore chunks_;
+  std::unique_ptr<call::ChunkStore> own_chunks_;  // when no chunk_state was given
+  call::ChunkState& chunks_;
   call::AudioStore replies_;
-  std::mutex history_mutex_;
-  std::map<std::string, std::vector<agent::Turn>, std::less<>> history_;  // per call sid
 };
 
 }  // namespace voxgate

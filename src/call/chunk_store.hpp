@@ -1,6 +1,7 @@
-// Audio uploaded through the plain-HTTP chunk API (POST /phone/stream-audio/{call_sid}),
-// accumulated per call until `/complete` takes it. Bounded per call and in the number of
-// calls, so uploads cannot exhaust memory; a refused chunk leaves what was stored intact.
+// The chunk API's state in this process's memory (call/chunk_state.hpp): the default, for a
+// single worker. Bounded per call and in the number of calls, so uploads cannot exhaust
+// memory; a refused chunk leaves what was stored intact. Work happens under one mutex in the
+// call that starts it; only the callback is posted.
 #pragma once
 
 #include <cstddef>
@@ -12,30 +13,31 @@
 #include <string_view>
 #include <vector>
 
+#include "call/chunk_state.hpp"
+
 namespace voxgate::call {
 
-// Thread-safe.
-class ChunkStore {
+class ChunkStore final : public ChunkState {
  public:
+  // `max_calls` bounds both the calls with pending audio and the conversations kept (past
+  // it, another call's conversation is forgotten).
   ChunkStore(std::size_t max_bytes_per_call, std::size_t max_calls);
 
-  struct Totals {
-    std::size_t chunks = 0;
-    std::size_t bytes = 0;
-  };
-  enum class Refusal { kNone, kCallFull, kTooManyCalls };
-  struct AppendResult {
-    Refusal refusal = Refusal::kNone;
-    Totals totals;  // after the append, or unchanged when refused
-  };
+  std::size_t max_bytes_per_call() const override { return max_bytes_per_call_; }
+  void append(std::string call_sid, std::vector<std::uint8_t> mulaw,
+              boost::asio::any_io_executor executor, std::function<void(Appended)> done) override;
+  void take(std::string call_sid, boost::asio::any_io_executor executor,
+            std::function<void(Taken)> done) override;
+  void history(std::string call_sid, boost::asio::any_io_executor executor,
+               std::function<void(History)> done) override;
+  void add_turn(std::string call_sid, agent::Turn turn, boost::asio::any_io_executor executor,
+                std::function<void()> done) override;
 
-  // Appends 8 kHz mu-law audio to the call's pending audio.
-  AppendResult append(std::string_view call_sid, std::span<const std::uint8_t> mulaw);
-  // Removes and returns the call's audio (empty when none); its memory is freed.
+  // The same, answered at once (tests, and the asynchronous members above).
+  Appended append(std::string_view call_sid, std::span<const std::uint8_t> mulaw);
   std::vector<std::uint8_t> take(std::string_view call_sid, Totals* totals = nullptr);
   Totals totals(std::string_view call_sid) const;
   std::size_t calls() const;
-  std::size_t max_bytes_per_call() const { return max_bytes_per_call_; }
 
  private:
   struct Pending {
@@ -46,6 +48,7 @@ class ChunkStore {
   const std::size_t max_calls_;
   mutable std::mutex mutex_;
   std::map<std::string, Pending, std::less<>> pending_;
+  std::map<std::string, std::vector<agent::Turn>, std::less<>> conversations_;
 };
 
 }  // namespace voxgate::call

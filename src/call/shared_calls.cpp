@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "call/shared_chunks.hpp"
 #include "util/log.hpp"
 
 namespace voxgate::call {
@@ -122,15 +123,20 @@ std::optional<CallRecord> decode_call_record(std::string_view text) {
   return record;
 }
 
+observe::Family<observe::Counter>& shared_state_errors(observe::Registry& metrics) {
+  return metrics.counter("voxgate_shared_state_errors_total",
+                         "Shared call state (SessionStore) operations that failed, by operation: "
+                         "save, remove, load, save_audio, load_audio, append_chunk, take_chunks, "
+                         "load_turns, save_turn.",
+                         {"operation"});
+}
+
 SharedCalls::SharedCalls(store::SessionStore& store, CallHistory& history, AudioStore& audio,
                          observe::Registry& metrics, SharedCallsOptions options)
     : store_(store),
       history_(history),
       options_(std::move(options)),
-      errors_total_(metrics.counter("voxgate_shared_state_errors_total",
-                                    "Shared call state (SessionStore) operations that failed, "
-                                    "by operation: save, remove, load, save_audio, load_audio.",
-                                    {"operation"})) {
+      errors_total_(shared_state_errors(metrics)) {
   history_.set_observer([this](const CallRecord& record) { save(record); });
   audio.set_observer([this](const std::string& id, const std::vector<std::uint8_t>& mulaw) {
     save_audio(id, mulaw);
@@ -141,7 +147,9 @@ void SharedCalls::save(const CallRecord& record) {
   if (record.ended()) {
     // Twilio sends nothing more about a finished call: its shared state goes now (the seed's
     // "delete after processing"), and this worker's history keeps it for /calls.
-    store_.remove({call_key(record.call_sid)}, options_.executor,
+    std::vector<std::string> keys = SharedChunks::keys_of(record.call_sid);
+    keys.push_back(call_key(record.call_sid));
+    store_.remove(std::move(keys), options_.executor,
                   [this, sid = record.call_sid](util::Result<std::size_t> removed) {
                     if (removed.ok()) return;
                     log::CallScope scope(sid);

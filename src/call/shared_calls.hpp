@@ -2,7 +2,8 @@
 // bridge between this worker's CallHistory and AudioStore and a store every worker sees.
 //
 //   CallHistory change ──observer──▶ put "call:{sid}" (the whole record, JSON, call_ttl);
-//                                    removed once Twilio reports the call finished
+//                                    removed once Twilio reports the call finished, with
+//                                    the call's chunk-API keys (call/shared_chunks.hpp)
 //   AudioStore::put    ──observer──▶ put "audio:{id}" (mu-law bytes, audio_ttl)
 //   a webhook for a call another worker may have moved on
 //        ──load(sid)──▶ get "call:{sid}" ──▶ CallHistory::restore ──▶ the route goes on
@@ -82,6 +83,10 @@ class SharedCalls {
   SharedCallsOptions options_;
   observe::Family<observe::Counter>& errors_total_;
 };
+
+// voxgate_shared_state_errors_total{operation}: shared-state operations that failed, counted
+// by SharedCalls and SharedChunks alike.
+observe::Family<observe::Counter>& shared_state_errors(observe::Registry& metrics);
 
 // The record as the store keeps it (JSON) and back; nullopt for anything that is not a
 // record this code wrote.

@@ -108,10 +108,11 @@ void PhoneRoutes::register_routes(Router& router) {
       Method::post, "/phone/call-status",
       [this](const Request& request, const PathParams&) { return call_status(request); },
       of_a_call);
-  router.add(Method::post, "/phone/stream-audio/{call_sid}",
-             [this](const Request& request, const PathParams& params) {
-               return upload_chunk(request, params.get("call_sid"));
-             });
+  router.add_async(Method::post, "/phone/stream-audio/{call_sid}",
+                   [this](const Request& request, const PathParams& params,
+                          Router::Responder respond) {
+                     upload_chunk(request, params.get("call_sid"), std::move(respond));
+                   });
   router.add_async(Method::post, "/phone/stream-audio/{call_sid}/complete",
                    [this](const Request& request, const PathParams& params,
                           Router::Responder respond) {
@@ -349,6 +350,8 @@ Response chunk_error_response(const ChunkResult& result) {
       return error_response(Status::payload_too_large, "audio_too_large", result.message);
     case ChunkError::kTooManyCalls:
       return error_response(Status::service_unavailable, "too_many_calls", result.message);
+    case ChunkError::kUnavailable:
+      return error_response(Status::service_unavailable, "store_unavailable", result.message);
     case ChunkError::kNone:
       break;
   }
@@ -357,40 +360,47 @@ Response chunk_error_response(const ChunkResult& result) {
 
 }  // namespace
 
-Response PhoneRoutes::upload_chunk(const Request& request, const std::string& call_sid) {
-  if (auto refusal = auth_.check_admin(request)) return std::move(*refusal);
+void PhoneRoutes::upload_chunk(const Request& request, const std::string& call_sid,
+                               Router::Responder respond) {
+  if (auto refusal = auth_.check_admin(request)) return respond(std::move(*refusal));
   const auto header = request[boost::beast::http::field::content_type];
   const std::string_view content_type(header.data(), header.size());
   const std::string& body = request.body();
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(body.data());
 
-  ChunkResult result;
+  std::span<const std::uint8_t> audio;
+  AudioEncoding encoding = AudioEncoding::kFile;
   if (media_type_is(content_type, "multipart/form-data")) {
     const MultipartResult form = parse_multipart(content_type, body);
-    if (form.error) return error_response(Status::bad_request, "malformed_multipart", form.message);
+    if (form.error) {
+      return respond(error_response(Status::bad_request, "malformed_multipart", form.message));
+    }
     const MultipartPart* part = find_part(form, "audio");
     if (part == nullptr) {
-      return error_response(Status::bad_request, "missing_audio_field",
-                            "The multipart body needs a part named 'audio'.");
+      return respond(error_response(Status::bad_request, "missing_audio_field",
+                                    "The multipart body needs a part named 'audio'."));
     }
-    const auto* data = reinterpret_cast<const std::uint8_t*>(part->data.data());
-    result = ai_.add_audio_chunk(call_sid, {data, part->data.size()},
-                                 is_raw_mulaw_type(part->content_type)
-                                     ? AudioEncoding::kRawMulaw8k
-                                     : AudioEncoding::kFile);
+    audio = {reinterpret_cast<const std::uint8_t*>(part->data.data()), part->data.size()};
+    if (is_raw_mulaw_type(part->content_type)) encoding = AudioEncoding::kRawMulaw8k;
   } else if (is_wav_type(content_type)) {
-    result = ai_.add_audio_chunk(call_sid, {bytes, body.size()}, AudioEncoding::kFile);
+    audio = {bytes, body.size()};
   } else if (is_raw_mulaw_type(content_type)) {
-    result = ai_.add_audio_chunk(call_sid, {bytes, body.size()}, AudioEncoding::kRawMulaw8k);
+    audio = {bytes, body.size()};
+    encoding = AudioEncoding::kRawMulaw8k;
   } else {
-    return error_response(Status::unsupported_media_type, "unsupported_media_type",
-                          "Send multipart/form-data with an 'audio' part, or a raw audio/wav, "
-                          "audio/x-wav, audio/x-mulaw or audio/basic body.");
+    return respond(error_response(Status::unsupported_media_type, "unsupported_media_type",
+                                  "Send multipart/form-data with an 'audio' part, or a raw "
+                                  "audio/wav, audio/x-wav, audio/x-mulaw or audio/basic body."));
   }
-  if (result.error != ChunkError::kNone) return chunk_error_response(result);
-  return json_response(Status::ok, {{"call_sid", call_sid},
-                                    {"chunks", result.chunks},
-                                    {"bytes", result.bytes}});
+  // The chunk is converted before this returns: `audio` may point into the request.
+  ai_.add_audio_chunk_async(
+      call_sid, audio, encoding, options_.executor,
+      [call_sid, respond = std::move(respond)](ChunkResult result) {
+        if (result.error != ChunkError::kNone) return respond(chunk_error_response(result));
+        respond(json_response(Status::ok, {{"call_sid", call_sid},
+                                           {"chunks", result.chunks},
+                                           {"bytes", result.bytes}}));
+      });
 }
 
 void PhoneRoutes::complete_chunks(const Request& request, const std::string& call_sid,
@@ -400,6 +410,11 @@ void PhoneRoutes::complete_chunks(const Request& request, const std::string& cal
   ai_.complete_audio_async(
       call_sid, base_url, options_.executor,
       [respond = std::move(respond)](ProcessingResult result) {
+        if (result.unavailable) {
+          return respond(error_response(Status::service_unavailable, "store_unavailable",
+                                        "The shared call store cannot be reached; the call's "
+                                        "audio is still pending. Try again."));
+        }
         if (result.chunks == 0) {
           return respond(error_response(Status::not_found, "no_pending_audio",
                                         "No audio chunks are stored for this call."));

@@ -71,7 +71,8 @@ class PhoneRoutes {
   // `finish` adds.
   void speak_then(const std::string& base_url, std::string text,
                   std::function<void(twilio::TwimlResponse&)> finish, Router::Responder respond);
-  Response upload_chunk(const Request& request, const std::string& call_sid);
+  void upload_chunk(const Request& request, const std::string& call_sid,
+                    Router::Responder respond);
   void complete_chunks(const Request& request, const std::string& call_sid,
                        Router::Responder respond);
   void reply_audio(const std::string& id, Router::Responder respond);

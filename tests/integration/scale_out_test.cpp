@@ -6,6 +6,7 @@
 // - A streaming call whose worker is SIGKILLed mid-call goes on on the other worker in
 //   recording mode, with the conversation so far (DESIGN.md §6).
 // - 200 concurrent streaming calls spread over the two workers all complete.
+// - The chunk API's uploads to either worker are completed by either, with one conversation.
 // - While Redis is down new calls get 503 (Twilio then uses the number's fallback URL) and
 //   nothing crashes; once it is back, calls are taken again.
 #include <gtest/gtest.h>
@@ -241,6 +242,75 @@ TEST_F(ScaleOutTest, TwoHundredConcurrentCallsSpreadOverTwoWorkersAllComplete) {
   EXPECT_GT(on_b, 40u);
 }
 
+// The chunk API behind a balancer that does not keep a call on one worker: chunks uploaded
+// to both workers are completed by either, the conversation grows across them, and nothing
+// of the call is left in Redis once Twilio reports it finished.
+TEST_F(ScaleOutTest, ChunkApiUploadsToEitherWorkerAreCompletedByEither) {
+  HttpClient client;
+  const std::string sid = "CA0000000000000000000000000000c4c4";
+  const std::vector<std::string> admin = {"Authorization: Bearer admin",
+                                          "Content-Type: audio/x-mulaw"};
+  const auto upload = [&](ServerProcess& worker, const std::vector<std::uint8_t>& audio,
+                          std::size_t from, std::size_t to) {
+    return client.post(worker.base_url() + "/phone/stream-audio/" + sid,
+                       std::string(audio.begin() + static_cast<std::ptrdiff_t>(from),
+                                   audio.begin() + static_cast<std::ptrdiff_t>(to)),
+                       admin);
+  };
+  const auto complete = [&](ServerProcess& worker) {
+    return client.post(worker.base_url() + "/phone/stream-audio/" + sid + "/complete", "",
+                       {"Authorization: Bearer admin"});
+  };
+  const auto redis = [&](const std::string& command) { return redis_.command(command); };
+
+  // "What are your opening hours", its first half to a, the rest to b.
+  const auto hours = read_bytes(speech_ + "/02-rms.ul");
+  const HttpResult first = upload(*a_, hours, 0, hours.size() / 2);
+  ASSERT_EQ(first.status, 200) << first.body << dump_logs();
+  const HttpResult second = upload(*b_, hours, hours.size() / 2, hours.size());
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(boost::json::parse(second.body).at("chunks").as_int64(), 2);
+  EXPECT_EQ(boost::json::parse(second.body).at("bytes").as_int64(),
+            static_cast<std::int64_t>(hours.size()));
+  EXPECT_EQ(redis("LLEN voxgate:chunks:" + sid), ":2");
+
+  const HttpResult answered = complete(*b_);
+  ASSERT_EQ(answered.status, 200) << answered.body << dump_logs();
+  const auto result = boost::json::parse(answered.body);
+  EXPECT_EQ(result.at("chunks").as_int64(), 2);
+  EXPECT_NE(std::string(result.at("transcript").as_string()).find("hours"), std::string::npos)
+      << answered.body;
+  EXPECT_EQ(redis("EXISTS voxgate:chunks:" + sid), ":0") << "taken means deleted";
+  EXPECT_EQ(redis("LLEN voxgate:chunk_turns:" + sid), ":1");
+  EXPECT_EQ(complete(*a_).status, 404) << "the audio went to b's complete, once";
+
+  // The next turn on a: its reply is stored after b's, in one conversation.
+  const auto goodbye = read_bytes(speech_ + "/32-rms.ul");
+  ASSERT_EQ(upload(*a_, goodbye, 0, goodbye.size()).status, 200);
+  const HttpResult closing = complete(*a_);
+  ASSERT_EQ(closing.status, 200) << closing.body << dump_logs();
+  EXPECT_EQ(redis("LLEN voxgate:chunk_turns:" + sid), ":2");
+
+  // Twilio reports the call finished (to either worker): its keys go.
+  const twilio::Params status = {{"CallSid", sid}, {"CallStatus", "completed"}};
+  EXPECT_EQ(client
+                .post(a_->base_url() + "/phone/call-status", form_encode(status),
+                      {"Content-Type: application/x-www-form-urlencoded",
+                       "X-Twilio-Signature: " +
+                           twilio::compute_signature(
+                               kToken, kPublicBase + std::string("/phone/call-status"), status)})
+                .status,
+            204);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (redis("EXISTS voxgate:chunk_turns:" + sid) != ":0" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(redis("EXISTS voxgate:chunk_turns:" + sid + " voxgate:chunk_bytes:" + sid +
+                  " voxgate:chunks:" + sid),
+            ":0");
+}
+
 TEST_F(ScaleOutTest, WhileRedisIsDownNewCallsGet503AndCallsResumeWhenItIsBack) {
   HttpClient client;
   const auto incoming = [&](ServerProcess& worker, const std::string& sid) {
@@ -273,6 +343,13 @@ TEST_F(ScaleOutTest, WhileRedisIsDownNewCallsGet503AndCallsResumeWhenItIsBack) {
   const HttpResult refused = incoming(*a_, "CA00000000000000000000000000000002");
   EXPECT_EQ(refused.status, 503);
   EXPECT_NE(refused.body.find("store_unavailable"), std::string::npos) << refused.body;
+  // The chunk API cannot store a chunk without Redis: 503, not a chunk kept on one worker
+  // where the complete may never reach it.
+  const HttpResult upload = client.post(
+      a_->base_url() + "/phone/stream-audio/CA00000000000000000000000000000004",
+      std::string(1600, '\xff'), {"Authorization: Bearer admin", "Content-Type: audio/x-mulaw"});
+  EXPECT_EQ(upload.status, 503) << upload.body;
+  EXPECT_NE(upload.body.find("store_unavailable"), std::string::npos) << upload.body;
   // A call in progress is still served from what this worker holds.
   const twilio::Params status = {{"CallSid", "CA00000000000000000000000000000001"},
                                  {"CallStatus", "in-progress"}};

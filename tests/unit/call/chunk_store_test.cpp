@@ -31,9 +31,12 @@ TEST(ChunkStoreTest, RefusalLeavesEarlierAudioIntact) {
   store.append("CA1", bytes(900));
   const auto refused = store.append("CA1", bytes(200));
   EXPECT_EQ(refused.refusal, ChunkStore::Refusal::kCallFull);
-  EXPECT_EQ(refused.totals.bytes, 900u);
   EXPECT_EQ(store.append("CA2", bytes(10)).refusal, ChunkStore::Refusal::kTooManyCalls);
   EXPECT_EQ(store.totals("CA1").bytes, 900u);
+  // A chunk averages 20 ms or more: 1000 bytes allow 6 chunks.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(store.append("CA1", bytes(1)).refusal, ChunkStore::Refusal::kNone);
+  EXPECT_EQ(store.append("CA1", bytes(1)).refusal, ChunkStore::Refusal::kCallFull);
+  EXPECT_EQ(store.totals("CA1").chunks, 6u);
 }
 
 TEST(InboundAudioBufferTest, DropsOldestBeyondCapacity) {
