@@ -9,6 +9,12 @@
 //   TurnOpsPipelined/<backend>: one turn, its three operations started together (the store
 //   applies them in order, so the read still sees the write).
 //
+//   ChunkUtterance/<state>: the HTTP chunk API's state work for one utterance: five 1 s
+//   chunks uploaded, then the complete (read the conversation, take the chunks, store the
+//   new turn), each step waiting for the one before, as the routes do. <state>: the
+//   worker's own memory (call::ChunkStore, no REDIS_URL), or call::SharedChunks on the
+//   memory store or on Redis.
+//
 // Run: build-bench/bench/store_bench [--benchmark_min_time=2]
 #include <benchmark/benchmark.h>
 
@@ -22,6 +28,9 @@
 #include <thread>
 #include <vector>
 
+#include "call/chunk_store.hpp"
+#include "call/shared_chunks.hpp"
+#include "observe/metrics.hpp"
 #include "redis_server.hpp"
 #include "store/memory/memory_store.hpp"
 #include "store/redis/redis_store.hpp"
@@ -174,10 +183,78 @@ void TurnOpsPipelined(benchmark::State& state, const std::string& name) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+// One utterance through a ChunkState, each step started from the previous one's callback.
+struct Utterance {
+  voxgate::call::ChunkState* chunks = nullptr;
+  boost::asio::any_io_executor executor;
+  std::string sid;
+  int uploaded = 0;
+  std::size_t turns = 0;
+  bool done = false;
+  bool failed = false;
+
+  static constexpr int kChunks = 5;
+  static constexpr std::size_t kChunkBytes = 8000;  // 1 s of 8 kHz mu-law
+
+  void start() {
+    uploaded = 0;
+    done = false;
+    upload();
+  }
+  void upload() {
+    chunks->append(sid, std::vector<std::uint8_t>(kChunkBytes, 0x7f), executor,
+                   [this](voxgate::call::ChunkState::Appended appended) {
+                     failed |= appended.refusal != voxgate::call::ChunkState::Refusal::kNone;
+                     if (++uploaded < kChunks) return upload();
+                     complete();
+                   });
+  }
+  void complete() {
+    chunks->history(sid, executor, [this](voxgate::call::ChunkState::History history) {
+      failed |= history.unavailable;
+      chunks->take(sid, executor, [this](voxgate::call::ChunkState::Taken taken) {
+        failed |= taken.mulaw.size() != kChunks * kChunkBytes;
+        // Each turn to a conversation of its own, so that the list's bound (500 turns) is
+        // never reached however many iterations run.
+        chunks->add_turn(sid + ":" + std::to_string(++turns),
+                         {"what are your opening hours", "Nine to six, Monday to Friday.",
+                          "Nine to six, Monday to Friday."},
+                         executor, [this] { done = true; });
+      });
+    });
+  }
+};
+
+void ChunkUtterance(benchmark::State& state, const std::string& name) {
+  boost::asio::io_context io;
+  auto guard = boost::asio::make_work_guard(io);
+  voxgate::observe::Registry metrics;
+  std::unique_ptr<voxgate::call::ChunkState> chunks;
+  if (name == "worker-memory") {
+    chunks = std::make_unique<voxgate::call::ChunkStore>(120 * 8000, 2000);
+  } else {
+    SessionStore* store = backend(name == "shared-redis" ? "redis" : "memory");
+    if (!store) return state.SkipWithError("no store (is redis-server installed?)");
+    chunks = std::make_unique<voxgate::call::SharedChunks>(
+        *store, metrics, voxgate::call::SharedChunksOptions{.ttl = kTtl, .executor = io.get_executor()});
+  }
+  Utterance utterance{chunks.get(), io.get_executor(), run_tag() + ":CAchunks"};
+  for (auto _ : state) {
+    utterance.start();
+    while (!utterance.done) io.run_one();
+  }
+  io.poll();  // reservations given back after the last take
+  if (utterance.failed) state.SkipWithError("an operation failed");
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
 BENCHMARK_CAPTURE(TurnOps, memory, std::string("memory"))->Arg(1)->Arg(16)->UseRealTime();
 BENCHMARK_CAPTURE(TurnOps, redis, std::string("redis"))->Arg(1)->Arg(16)->UseRealTime();
 BENCHMARK_CAPTURE(TurnOpsPipelined, memory, std::string("memory"))->UseRealTime();
 BENCHMARK_CAPTURE(TurnOpsPipelined, redis, std::string("redis"))->UseRealTime();
+BENCHMARK_CAPTURE(ChunkUtterance, worker_memory, std::string("worker-memory"))->UseRealTime();
+BENCHMARK_CAPTURE(ChunkUtterance, shared_memory, std::string("shared-memory"))->UseRealTime();
+BENCHMARK_CAPTURE(ChunkUtterance, shared_redis, std::string("shared-redis"))->UseRealTime();
 
 }  // namespace
 
