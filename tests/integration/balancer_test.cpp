@@ -5,6 +5,11 @@
 // answers 503, HAProxy takes it out of rotation within seconds, new webhooks all land on
 // the other worker without one failing, and the held stream runs until the drain deadline.
 //
+// The same, shorter, through nginx with deploy/nginx.conf: open-source nginx has no active
+// health checks, so a draining worker stays in rotation and what keeps calls from failing
+// is nginx retrying its 503s on the other worker (`proxy_next_upstream http_503
+// non_idempotent`).
+//
 // The HAProxy config is made from deploy/haproxy.cfg itself: its `defaults` section and its
 // `backend voxgate` section are copied line for line (timeouts, retries and `retry-on 503`,
 // the CallSid hash, the /healthz check with `inter 1s fastinter 500ms fall 2 rise 2`); only
@@ -32,6 +37,7 @@
 #include <vector>
 
 #include "haproxy_process.hpp"
+#include "nginx_process.hpp"
 #include "http_client.hpp"
 #include "server_process.hpp"
 #include "sim/load.hpp"
@@ -313,6 +319,98 @@ TEST(BalancerTest, SpreadsCallsAndDrainsAWorkerWithoutFailingACall) {
   std::filesystem::remove(config);
   std::printf("balancer test took %.1f s\n",
               std::chrono::duration<double>(Clock::now() - test_started).count());
+}
+
+TEST(BalancerTest, NginxSpreadsCallsKeepsEachOnOneWorkerAndRetriesADrainingOne) {
+  constexpr int kDrainS = 3;
+  const std::string config = std::filesystem::temp_directory_path() /
+                             ("voxgate-nginx-" + std::to_string(getpid()) + ".toml");
+  std::ofstream(config) << "[server]\ndrain_timeout_s = " << kDrainS << "\n[agent]\nscript = \""
+                        << VOXGATE_SOURCE_DIR << "/config/front-desk.toml\"\n";
+  const std::map<std::string, std::string> env = {{"TWILIO_AUTH_TOKEN", kToken},
+                                                  {"PUBLIC_BASE_URL", kPublicBase}};
+  std::vector<std::unique_ptr<ServerProcess>> workers;
+  for (int i = 0; i < 2; ++i) {
+    workers.push_back(
+        std::make_unique<ServerProcess>(std::vector<std::string>{"--config", config}, env));
+  }
+  const unsigned short front_port = free_loopback_port();
+  std::unique_ptr<NginxProcess> nginx;
+  try {
+    nginx = std::make_unique<NginxProcess>(
+        [&](const std::string& dir) {
+          return nginx_config(dir, front_port, {workers[0]->port(), workers[1]->port()});
+        },
+        front_port);
+  } catch (const std::exception& e) {
+    FAIL() << e.what();
+  }
+  const std::string balancer = "http://127.0.0.1:" + std::to_string(front_port);
+  HttpClient client;
+  const std::string received = "Received streaming call";
+
+  // 1. Webhooks spread over both workers by the CallSid in their form body.
+  constexpr int kWebhooks = 20;
+  for (int n = 0; n < kWebhooks; ++n) {
+    const HttpResult answer = post_incoming_call(client, balancer, call_sid(n));
+    ASSERT_EQ(answer.status, 200) << answer.body << answer.error << nginx->output();
+  }
+  const std::size_t on_a = count_of(workers[0]->stderr_text(), received);
+  const std::size_t on_b = count_of(workers[1]->stderr_text(), received);
+  EXPECT_EQ(on_a + on_b, static_cast<std::size_t>(kWebhooks));
+  EXPECT_GT(on_a, 0u);
+  EXPECT_GT(on_b, 0u);
+
+  // 2. A streaming call held open: webhook (CallSid in the body) and WebSocket (CallSid in
+  // the path) on the same worker, the upgrade through nginx's `location` for streams.
+  auto long_call = std::async(std::launch::async, [&balancer] {
+    return sim::run_load(
+        one_call(balancer, {sim::WaitForReply{30s}, sim::Pause{30s}, sim::Hangup{}}));
+  });
+  int a = -1;
+  auto deadline = Clock::now() + 20s;
+  while (a < 0 && Clock::now() < deadline) {
+    for (int i = 0; i < 2; ++i) {
+      if (streams_active(client, *workers[static_cast<std::size_t>(i)]).value_or(0) >= 1) a = i;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_GE(a, 0) << "the call's stream never opened\n" << nginx->output();
+  ServerProcess& worker_a = *workers[static_cast<std::size_t>(a)];
+  ServerProcess& worker_b = *workers[static_cast<std::size_t>(1 - a)];
+  const std::size_t received_on_a = count_of(worker_a.stderr_text(), received);
+  const std::size_t received_on_b = count_of(worker_b.stderr_text(), received);
+  EXPECT_EQ(received_on_a, (a == 0 ? on_a : on_b) + 1)
+      << "the stream's worker answered its webhook";
+
+  // 3. SIGTERM the worker holding the stream. nginx keeps sending it the calls its hash
+  // picks; it refuses them with 503 and nginx retries them on the other worker.
+  worker_a.signal(SIGTERM);
+  deadline = Clock::now() + 5s;
+  while (Clock::now() < deadline && client.get(worker_a.base_url() + "/healthz").status != 503) {
+    std::this_thread::sleep_for(20ms);
+  }
+  constexpr int kAfterSigterm = 20;
+  for (int n = 0; n < kAfterSigterm; ++n) {
+    const HttpResult answer = post_incoming_call(client, balancer, call_sid(2000 + n));
+    EXPECT_EQ(answer.status, 200) << answer.body << answer.error;
+  }
+  EXPECT_EQ(count_of(worker_a.stderr_text(), received), received_on_a)
+      << "a draining worker took a new call";
+  EXPECT_EQ(count_of(worker_b.stderr_text(), received), received_on_b + kAfterSigterm);
+  const double refused_by_a =
+      metric_value(client, worker_a,
+                   "voxgate_http_requests_total{route=\"/phone/incoming-call-streaming\","
+                   "method=\"POST\",status=\"503\"}")
+          .value_or(0);
+  EXPECT_GT(refused_by_a, 0) << "none of 20 CallSids hashed to the draining worker";
+
+  // The held stream is closed at the drain deadline with 1001, through nginx.
+  const std::vector<sim::CallResult> held = long_call.get();
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].close_code, 1001) << held[0].close_reason << " " << held[0].error;
+  EXPECT_EQ(worker_a.wait_for_exit(10s), 0) << worker_a.stderr_text();
+  std::filesystem::remove(config);
 }
 
 }  // namespace
