@@ -122,7 +122,7 @@ void AIVoiceIntegration::add_audio_chunk_async(std::string_view call_sid,
             return done(chunk_error(
                 ChunkError::kTooLarge,
                 "This chunk would take the call past " +
-                    std::to_string(static_cast<int>(options_.max_audio_per_call_s)) +
+                    std::to_string(static_cast<int>(duration_s(chunks_.max_bytes_per_call()))) +
                     " s of pending audio (or " + std::to_string(chunks_.max_chunks_per_call()) +
                     " chunks); complete the call's audio first."));
           case call::ChunkState::Refusal::kTooManyCalls:

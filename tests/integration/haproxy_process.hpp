@@ -4,13 +4,8 @@
 // page to poll) are the test's own.
 #pragma once
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -20,25 +15,12 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
+#include "child_process.hpp"
 #include "http_client.hpp"
 
 namespace voxgate::testing {
-
-inline std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-inline unsigned short free_loopback_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return acceptor.local_endpoint().port();
-}
 
 // The lines of section `header` (e.g. "defaults", "backend voxgate") of an HAProxy config,
 // without comments and blank lines, and without its `server` lines.
@@ -108,41 +90,11 @@ class HaproxyProcess {
     std::ofstream(dir_ + "/haproxy.cfg") << config;
     const std::string binary =
         std::filesystem::exists("/usr/sbin/haproxy") ? "/usr/sbin/haproxy" : "haproxy";
-    const std::string config_path = dir_ + "/haproxy.cfg";
-    const std::string output_path = dir_ + "/output.log";
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      const int fd = open(output_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-      }
-      execlp(binary.c_str(), binary.c_str(), "-db", "-f", config_path.c_str(),
-             static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        throw std::runtime_error("haproxy exited at start:\n" + output());
-      }
-      HttpClient client;
-      if (client.get("http://127.0.0.1:" + std::to_string(front_port) + "/healthz").status > 0) {
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    throw std::runtime_error("haproxy did not listen within 10 s:\n" + output());
+    pid_ = start_listening({binary, "-db", "-f", dir_ + "/haproxy.cfg"}, dir_ + "/output.log",
+                           front_port, [this] { return output(); });
   }
   ~HaproxyProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
+    stop_process(pid_, SIGKILL, std::chrono::milliseconds(0));
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }

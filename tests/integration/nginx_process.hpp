@@ -4,9 +4,7 @@
 // change to the shipped file is tested here.
 #pragma once
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -15,10 +13,9 @@
 #include <regex>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "haproxy_process.hpp"  // read_text, free_loopback_port
+#include "child_process.hpp"
 #include "http_client.hpp"
 
 namespace voxgate::testing {
@@ -56,7 +53,7 @@ inline std::string nginx_config(const std::string& dir, unsigned short front_por
   return head + config;
 }
 
-// nginx in the foreground with a config of the test's own, killed when this goes.
+// nginx in the foreground with a config of the test's own, stopped when this goes.
 class NginxProcess {
  public:
   // `make_config` gets the folder nginx writes to.
@@ -65,52 +62,15 @@ class NginxProcess {
     char pattern[] = "/tmp/voxgate-nginx-XXXXXX";
     if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = pattern;
-    const std::string config_path = dir_ + "/nginx.conf";
-    std::ofstream(config_path) << make_config(dir_);
+    std::ofstream(dir_ + "/nginx.conf") << make_config(dir_);
     const std::string binary =
         std::filesystem::exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
-    const std::string output_path = dir_ + "/output.log";
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      const int fd = open(output_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-      }
-      execlp(binary.c_str(), binary.c_str(), "-p", dir_.c_str(), "-c", config_path.c_str(),
-             static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        throw std::runtime_error("nginx exited at start:\n" + output());
-      }
-      HttpClient client;
-      if (client.get("http://127.0.0.1:" + std::to_string(front_port) + "/healthz").status > 0) {
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    throw std::runtime_error("nginx did not listen within 10 s:\n" + output());
+    pid_ = start_listening({binary, "-p", dir_, "-c", dir_ + "/nginx.conf"}, dir_ + "/output.log",
+                           front_port, [this] { return output(); });
   }
   ~NginxProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);  // the master stops its workers; SIGKILL would orphan them
-      bool exited = false;
-      for (int i = 0; i < 100 && !exited; ++i) {
-        exited = waitpid(pid_, nullptr, WNOHANG) == pid_;
-        if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-      if (!exited) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-      }
-    }
+    // SIGTERM: the master stops its workers (SIGKILL would leave them running).
+    stop_process(pid_, SIGTERM, std::chrono::seconds(5));
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }

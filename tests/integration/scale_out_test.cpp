@@ -93,6 +93,16 @@ class ScaleOutTest : public ::testing::Test {
     return boost::json::parse(result.body).as_object();
   }
 
+  // A signed webhook to one worker, as Twilio sends it.
+  static HttpResult post_webhook(ServerProcess& worker, const std::string& path,
+                                 const twilio::Params& params) {
+    HttpClient client;
+    return client.post(worker.base_url() + path, form_encode(params),
+                       {"Content-Type: application/x-www-form-urlencoded",
+                        "X-Twilio-Signature: " +
+                            twilio::compute_signature(kToken, kPublicBase + path, params)});
+  }
+
   std::string dump_logs() {
     std::string out;
     for (auto* worker : {&a_, &b_}) {
@@ -292,13 +302,7 @@ TEST_F(ScaleOutTest, ChunkApiUploadsToEitherWorkerAreCompletedByEither) {
   EXPECT_EQ(redis("LLEN voxgate:chunk_turns:" + sid), ":2");
 
   // Twilio reports the call finished (to either worker): its keys go.
-  const twilio::Params status = {{"CallSid", sid}, {"CallStatus", "completed"}};
-  EXPECT_EQ(client
-                .post(a_->base_url() + "/phone/call-status", form_encode(status),
-                      {"Content-Type: application/x-www-form-urlencoded",
-                       "X-Twilio-Signature: " +
-                           twilio::compute_signature(
-                               kToken, kPublicBase + std::string("/phone/call-status"), status)})
+  EXPECT_EQ(post_webhook(*a_, "/phone/call-status", {{"CallSid", sid}, {"CallStatus", "completed"}})
                 .status,
             204);
   const auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -314,14 +318,9 @@ TEST_F(ScaleOutTest, ChunkApiUploadsToEitherWorkerAreCompletedByEither) {
 TEST_F(ScaleOutTest, WhileRedisIsDownNewCallsGet503AndCallsResumeWhenItIsBack) {
   HttpClient client;
   const auto incoming = [&](ServerProcess& worker, const std::string& sid) {
-    const twilio::Params params = {{"CallSid", sid}, {"AccountSid", kAccount},
-                                   {"From", "+14155550100"}, {"To", "+14155550199"}};
-    const std::string path = "/phone/incoming-call-streaming";
-    return client.post(worker.base_url() + path, form_encode(params),
-                       {"Content-Type: application/x-www-form-urlencoded",
-                        "X-Twilio-Signature: " +
-                            twilio::compute_signature(kToken, kPublicBase + std::string(path),
-                                                      params)});
+    return post_webhook(worker, "/phone/incoming-call-streaming",
+                        {{"CallSid", sid}, {"AccountSid", kAccount},
+                         {"From", "+14155550100"}, {"To", "+14155550199"}});
   };
   const auto wait_for = [&](ServerProcess& worker, bool ok) {
     const auto deadline = std::chrono::steady_clock::now() + 20s;
@@ -350,15 +349,15 @@ TEST_F(ScaleOutTest, WhileRedisIsDownNewCallsGet503AndCallsResumeWhenItIsBack) {
       std::string(1600, '\xff'), {"Authorization: Bearer admin", "Content-Type: audio/x-mulaw"});
   EXPECT_EQ(upload.status, 503) << upload.body;
   EXPECT_NE(upload.body.find("store_unavailable"), std::string::npos) << upload.body;
+  const HttpResult complete =
+      client.post(a_->base_url() + "/phone/stream-audio/CA00000000000000000000000000000004/complete",
+                  "", {"Authorization: Bearer admin"});
+  EXPECT_EQ(complete.status, 503) << complete.body;
+  EXPECT_NE(complete.body.find("store_unavailable"), std::string::npos) << complete.body;
   // A call in progress is still served from what this worker holds.
-  const twilio::Params status = {{"CallSid", "CA00000000000000000000000000000001"},
-                                 {"CallStatus", "in-progress"}};
-  EXPECT_EQ(client
-                .post(a_->base_url() + "/phone/call-status", form_encode(status),
-                      {"Content-Type: application/x-www-form-urlencoded",
-                       "X-Twilio-Signature: " +
-                           twilio::compute_signature(
-                               kToken, kPublicBase + std::string("/phone/call-status"), status)})
+  EXPECT_EQ(post_webhook(*a_, "/phone/call-status",
+                         {{"CallSid", "CA00000000000000000000000000000001"},
+                          {"CallStatus", "in-progress"}})
                 .status,
             204);
 
