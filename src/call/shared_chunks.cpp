@@ -1,5 +1,7 @@
 #include "call/shared_chunks.hpp"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -61,7 +63,11 @@ void SharedChunks::append(std::string call_sid, std::vector<std::uint8_t> mulaw,
           count_error("append_chunk", sid, reserved.error());
           return done({Refusal::kUnavailable, {}});
         }
-        if (*reserved < 0 || static_cast<std::size_t>(*reserved) > options_.max_bytes_per_call) {
+        // The call's pending bytes with this chunk; a count below the chunk's own size means
+        // the counter expired apart from the list, and the chunk is judged by itself.
+        const auto pending = static_cast<std::size_t>(std::max(*reserved, std::int64_t{0}));
+        const std::size_t total = std::max(pending, n);
+        if (total > options_.max_bytes_per_call) {
           give_back(sid, n);
           return done({Refusal::kCallFull, {}});
         }
@@ -69,8 +75,7 @@ void SharedChunks::append(std::string call_sid, std::vector<std::uint8_t> mulaw,
         store_.append(
             list, std::string(mulaw.begin(), mulaw.end()), max_chunks_per_call(), options_.ttl,
             executor,
-            [this, sid, n, total = static_cast<std::size_t>(*reserved),
-             done = std::move(done)](util::Result<std::size_t> length) {
+            [this, sid, n, total, done = std::move(done)](util::Result<std::size_t> length) {
               if (length.ok()) return done({Refusal::kNone, {*length, total}});
               give_back(sid, n);
               // With valid arguments, kInvalidInput is the list's bound (the contract).

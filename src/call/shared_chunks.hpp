@@ -13,9 +13,9 @@
 // An append first reserves its bytes (increment), and gives them back when the chunk is
 // refused or cannot be stored; a take gives back exactly what it took, so a chunk racing a
 // take is counted once whichever side it lands on. What can drift: a worker killed between
-// reserving and appending leaves its reservation counted until the key expires, and two
-// uploads near the bound at once may both be refused where one alone would fit. Both err
-// on the side of refusing, never of passing the bound.
+// reserving and appending (or a reservation whose answer timed out) leaves it counted until
+// the key expires, and two uploads near the bound at once may both be refused where one
+// alone would fit. Both err on the side of refusing, never of passing the bound.
 #pragma once
 
 #include <chrono>

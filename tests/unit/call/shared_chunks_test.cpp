@@ -93,6 +93,9 @@ TEST_F(SharedChunksTest, ChunksUploadedToOneWorkerAreTakenByAnother) {
 
 TEST_F(SharedChunksTest, TheBoundRefusesAndGivesTheReservationBack) {
   SharedChunks state = make(1000);
+  EXPECT_EQ(append(state, "CA1", bytes(1001)).refusal, ChunkState::Refusal::kCallFull);
+  settle();
+  EXPECT_EQ(counted_bytes("CA1"), 0);
   ASSERT_EQ(append(state, "CA1", bytes(900)).refusal, ChunkState::Refusal::kNone);
   EXPECT_EQ(append(state, "CA1", bytes(200)).refusal, ChunkState::Refusal::kCallFull);
   settle();
