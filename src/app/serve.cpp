@@ -18,16 +18,15 @@
 #include <vector>
 
 #include "app/engines.hpp"
+#include "app/offline.hpp"
 #include "audio/frames.hpp"
 #include "call/ai_voice_integration.hpp"
 #include "call/call_history.hpp"
-#include "app/offline.hpp"
+#include "call/call_session.hpp"
 #include "call/call_sid.hpp"
+#include "call/live_calls.hpp"
 #include "call/shared_calls.hpp"
 #include "call/shared_chunks.hpp"
-#include "store/redis/redis_store.hpp"
-#include "call/call_session.hpp"
-#include "call/live_calls.hpp"
 #include "call/stream_metrics.hpp"
 #include "net/http_server.hpp"
 #include "net/media_stream_endpoint.hpp"
@@ -37,6 +36,7 @@
 #include "net/service_routes.hpp"
 #include "net/webhook_auth.hpp"
 #include "observe/metrics.hpp"
+#include "store/redis/redis_store.hpp"
 #include "twilio/rest_client.hpp"
 #include "twilio/stream_token.hpp"
 #include "util/log.hpp"
@@ -207,7 +207,6 @@ int run_server(const Settings& settings, const ServeCommand& command) {
   // and conversations are shared with every worker.
   const std::chrono::milliseconds shared_call_ttl =
       std::chrono::seconds(settings.call.max_call_s) + std::chrono::hours(1);
-  const AIVoiceIntegrationOptions facade_defaults;
   std::unique_ptr<store::SessionStore> shared_store;
   std::optional<call::SharedChunks> shared_chunks;
   if (!settings.store.redis_url.empty()) {
@@ -217,7 +216,8 @@ int run_server(const Settings& settings, const ServeCommand& command) {
     shared_chunks.emplace(
         *shared_store, metrics,
         call::SharedChunksOptions{.max_bytes_per_call = static_cast<std::size_t>(
-                                      facade_defaults.max_audio_per_call_s * audio::kTelephonyRateHz),
+                                      AIVoiceIntegrationOptions{}.max_audio_per_call_s *
+                                      audio::kTelephonyRateHz),
                                   .ttl = shared_call_ttl,
                                   .executor = io.get_executor()});
   }

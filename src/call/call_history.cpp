@@ -38,8 +38,8 @@ void CallHistory::record_incoming(CallRecord record) {
 
 void CallHistory::insert_or_update(CallRecord record, std::optional<CallRecord>& changed) {
   auto [it, inserted] = calls_.try_emplace(record.call_sid, record);
-  if (observer_) changed = it->second;
   if (inserted) {
+    if (observer_) changed = it->second;
     if (!record.ended()) ++active_;
     note_if_ended(it->second);
     if (++inserts_since_sweep_ >= kSweepEvery) sweep_abandoned(record.started_at);

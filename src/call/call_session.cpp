@@ -276,13 +276,15 @@ void CallSession::pump(Clock::time_point now) {
     sink_.send_text(twilio::media_message(start_.stream_sid, batch_));
     batch_.clear();
   };
+  // The shared counters are added to once per wake-up, not per frame: every call's session
+  // updates them.
+  std::size_t frames = 0, bytes = 0;
   for (auto& item : due_items_) {
     if (const auto* frame = std::get_if<audio::OutFrame>(&item)) {
       batch_.insert(batch_.end(), frame->mulaw.begin(), frame->mulaw.end());
       if (batch_.size() >= frames_per_message_ * frame->mulaw.size()) flush();
-      ++stats_.frames_out;
-      metrics_.frames_out_total.inc();
-      metrics_.bytes_out_total.inc(static_cast<double>(frame->mulaw.size()));
+      ++frames;
+      bytes += frame->mulaw.size();
     } else if (const auto* mark = std::get_if<audio::OutMark>(&item)) {
       flush();
       sink_.send_text(twilio::mark_message(start_.stream_sid, mark->name));
@@ -291,13 +293,17 @@ void CallSession::pump(Clock::time_point now) {
     }
   }
   flush();
+  if (frames > 0) {
+    stats_.frames_out += frames;
+    metrics_.frames_out_total.inc(static_cast<double>(frames));
+    metrics_.bytes_out_total.inc(static_cast<double>(bytes));
+  }
 }
 
 Clock::time_point CallSession::next_due() const {
   if (state_ != State::kStreaming) return Clock::time_point::max();
   return pacer_.next_due();
 }
-
 
 bool CallSession::play(std::span<const std::uint8_t> mulaw, std::string mark_name) {
   const bool queued = speak(mulaw, std::move(mark_name), Clock::now());

@@ -79,7 +79,7 @@ PhoneRoutes::PhoneRoutes(PhoneRoutesOptions options, const WebhookAuth& auth,
 void PhoneRoutes::register_routes(Router& router) {
   // A draining worker takes no new calls (Router::set_draining); every other route
   // belongs to a call in progress and is served until the process exits.
-  const RouteOptions new_call{.refuse_while_draining = true};
+  const RouteOptions new_call{.starts_call = true};
   router.add_async(
       Method::post, "/phone/incoming-call",
       [this](const Request& request, const PathParams&, Router::Responder respond) {

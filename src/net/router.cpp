@@ -145,14 +145,14 @@ Router::Dispatch Router::dispatch(const Request& request) const {
       allowed += std::string(http::to_string(route.method));
       continue;
     }
-    if (route.options.refuse_while_draining && store_available_ && !store_available_()) {
+    if (route.options.starts_call && store_available_ && !store_available_()) {
       result.response = error_response(Status::service_unavailable, "store_unavailable",
                                         "The shared call state (Redis) cannot be reached, so "
                                         "this server takes no new calls for now.");
       result.response.set(http::field::retry_after, "1");
       return result;
     }
-    if (route.options.refuse_while_draining && draining_) {
+    if (route.options.starts_call && draining_) {
       // Nothing was done, so the request may be retried anywhere: balancers retry a 503
       // on another worker (deploy/haproxy.cfg `retry-on 503`), Twilio uses the fallback URL.
       result.response = error_response(Status::service_unavailable, "draining",

@@ -47,13 +47,15 @@ Response error_response(Status status, std::string_view code, std::string_view m
 Response twiml_response(std::string xml);
 Response empty_response(Status status);
 
-// How a route behaves while the server drains (after SIGTERM, DESIGN.md §2, docs/SCALING.md).
+// What a route does to calls, which decides how it is served while the server drains (after
+// SIGTERM, DESIGN.md §2) and while shared state is out of reach (docs/SCALING.md).
 struct RouteOptions {
-  // A route that starts new work (an incoming-call webhook) answers 503 with
-  // {"error":"draining"} while draining, without calling its handler, so Twilio uses the
-  // number's fallback URL or a load balancer retries on another worker. Routes of calls
-  // already in progress keep being served until the process exits.
-  bool refuse_while_draining = false;
+  // A route that starts a new call (an incoming-call webhook). It answers 503 without
+  // calling its handler while draining ({"error":"draining"}) and while the shared store
+  // cannot be reached ({"error":"store_unavailable"}), so Twilio uses the number's fallback
+  // URL or a load balancer retries on another worker. Routes of calls already in progress
+  // keep being served until the process exits.
+  bool starts_call = false;
   // A route that reads or changes a call's record (stream-ended, process-voice, status
   // callbacks). With a call loader set (shared state across workers), the router first loads
   // the call named by the path's {call_sid}, or else the form's CallSid, then runs the
@@ -81,7 +83,7 @@ class Router {
   void add_async(Method method, std::string pattern, AsyncHandler handler,
                  RouteOptions options = {});
 
-  // Thread-safe. While draining, routes added with `refuse_while_draining` answer 503.
+  // Thread-safe. While draining, routes added with `starts_call` answer 503.
   void set_draining(bool draining) { draining_ = draining; }
   bool draining() const { return draining_; }
 

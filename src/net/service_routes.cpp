@@ -83,7 +83,6 @@ void ServiceRoutes::register_routes(Router& router) {
 }
 
 void ServiceRoutes::set_draining(bool draining) {
-  draining_ = draining;
   if (router_ != nullptr) router_->set_draining(draining);
 }
 
@@ -95,7 +94,7 @@ void ServiceRoutes::set_store(std::string name, std::function<bool()> available)
 Response ServiceRoutes::healthz() const {
   const auto uptime =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
-  const bool draining = draining_;
+  const bool draining = router_ != nullptr && router_->draining();
   return json_response(draining ? Status::service_unavailable : Status::ok,
                        {{"status", draining ? "draining" : "ok"},
                         {"draining", draining},

@@ -2,7 +2,6 @@
 // /metrics for Prometheus, and /calls for the call history (admin token when set).
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -23,7 +22,8 @@ class ServiceRoutes {
   // Also remembers `router`, which set_draining drains with these routes.
   void register_routes(Router& router);
 
-  // Thread-safe. While draining, /healthz answers 503 {"status":"draining"} so balancers
+  // Thread-safe; call it after register_routes (the router holds the flag). While draining,
+  // /healthz answers 503 {"status":"draining"} so balancers
   // take this worker out of rotation, and the router these routes were registered on
   // refuses new calls (Router::set_draining), while requests of calls in progress are
   // still served.
@@ -47,7 +47,6 @@ class ServiceRoutes {
   observe::Gauge& active_calls_;
   observe::Gauge& uptime_s_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  std::atomic<bool> draining_{false};
   Router* router_ = nullptr;  // set at start-up by register_routes
   std::string store_name_ = "memory";
   std::function<bool()> store_available_;

@@ -22,6 +22,7 @@
 #include <optional>
 #include <random>
 
+#include "audio/frames.hpp"
 #include "audio/g711.hpp"
 #include "audio/wav.hpp"
 #include "sim/far_end.hpp"
@@ -42,8 +43,8 @@ using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 using namespace std::chrono_literals;
 
-constexpr std::size_t kFrameBytes = 160;  // 20 ms of 8 kHz mu-law (§1.4)
-constexpr auto kFrame = 20ms;
+constexpr std::size_t kFrameBytes = audio::kFrameSamples;  // 20 ms of 8 kHz mu-law (§1.4)
+constexpr auto kFrame = std::chrono::milliseconds(audio::kFrameMs);
 constexpr auto kReplyEndQuiet = 250ms;
 constexpr std::size_t kMaxQueuedWrites = 512;  // ~10 s of caller frames
 // -40 dBFS: quieter frames are not speech (the speech set's leading/trailing silence).
@@ -58,27 +59,6 @@ double frame_rms(const std::uint8_t* frame, std::size_t n) {
   return n == 0 ? 0 : std::sqrt(energy / static_cast<double>(n));
 }
 
-std::string form_encode(const twilio::Params& params) {
-  std::string out;
-  for (const auto& [name, value] : params) {
-    if (!out.empty()) out += '&';
-    for (const std::string* part : {&name, &value}) {
-      for (const unsigned char c : *part) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-          out += static_cast<char>(c);
-        } else {
-          static constexpr char kHex[] = "0123456789ABCDEF";
-          out += '%';
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        }
-      }
-      if (part == &name) out += '=';
-    }
-  }
-  return out;
-}
-
 // Where a TwiML URL is really requested: the server's host and port, the URL's path and query.
 struct Target {
   std::string host, port, target;
@@ -86,7 +66,8 @@ struct Target {
 
 class Call : public std::enable_shared_from_this<Call> {
  public:
-  Call(net::io_context& io, CallRunnerOptions options, std::function<void(CallResult)> done)
+  Call(net::io_context& io, std::shared_ptr<const CallRunnerOptions> options,
+       std::function<void(CallResult)> done)
       : strand_(net::make_strand(io)),
         options_(std::move(options)),
         done_(std::move(done)),
@@ -104,27 +85,26 @@ class Call : public std::enable_shared_from_this<Call> {
   void on_start() {
     t0_ = Clock::now();
     result_.call_sid = random_sid("CA");
-    account_sid_ = options_.account_sid.empty() ? random_sid("AC") : options_.account_sid;
-    auto server = boost::urls::parse_uri(options_.url);
-    if (!server || server->host().empty()) return finish_error("bad --url: " + options_.url);
+    account_sid_ = options_->account_sid.empty() ? random_sid("AC") : options_->account_sid;
+    auto server = boost::urls::parse_uri(options_->url);
+    if (!server || server->host().empty()) return finish_error("bad --url: " + options_->url);
     server_host_ = std::string(server->host());
     server_port_ = server->port().empty() ? "80" : std::string(server->port());
-    base_public_ = options_.public_url.empty() ? options_.url : options_.public_url;
+    base_public_ = options_->public_url.empty() ? options_->url : options_->public_url;
     while (!base_public_.empty() && base_public_.back() == '/') base_public_.pop_back();
-    deadline_.expires_after(options_.deadline);
+    deadline_.expires_after(options_->deadline);
     deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (!ec && !self->finished_) self->finish_error("deadline exceeded");
     });
     event("webhook");
-    post_form(base_public_ + (options_.mode == CallMode::kRecording
+    post_form(base_public_ + (options_->mode == CallMode::kRecording
                                   ? "/phone/incoming-call"
                                   : "/phone/incoming-call-streaming"),
               "ringing");
   }
 
   void finish_error(std::string error) {
-    event("error", error);
-    if (result_.error.empty()) result_.error = std::move(error);
+    soft_error(std::move(error));
     finish();
   }
 
@@ -176,14 +156,14 @@ class Call : public std::enable_shared_from_this<Call> {
   void post_form(std::string url, const char* call_status, twilio::Params extra = {}) {
     twilio::Params params = {{"AccountSid", account_sid_}, {"ApiVersion", "2010-04-01"},
                              {"CallSid", result_.call_sid}, {"CallStatus", call_status},
-                             {"Direction", "inbound"},     {"From", options_.from},
-                             {"To", options_.to}};
+                             {"Direction", "inbound"},     {"From", options_->from},
+                             {"To", options_->to}};
     for (auto& param : extra) params.push_back(std::move(param));
     std::string signature;
-    if (!options_.auth_token.empty()) {
-      signature = twilio::compute_signature(options_.auth_token, url, params);
+    if (!options_->auth_token.empty()) {
+      signature = twilio::compute_signature(options_->auth_token, url, params);
     }
-    std::string body = form_encode(params);
+    std::string body = twilio::form_encode(params);
     request(http::verb::post, std::move(url), std::move(body), std::move(signature),
             [self = shared_from_this()] { self->on_twiml(); });
   }
@@ -301,9 +281,9 @@ class Call : public std::enable_shared_from_this<Call> {
         result_.outcome = "transferred";
         return finish();
       } else if (auto* record = std::get_if<RecordVerb>(&verb)) {
-        if (options_.mode != CallMode::kRecording && !result_.fell_back) {
+        if (options_->mode != CallMode::kRecording && !result_.fell_back) {
           // A streaming call the server continues in recording mode (DESIGN.md §1).
-          if (options_.recordings == nullptr) {
+          if (options_->recordings == nullptr) {
             result_.outcome = "fallback";
             return finish_error(
                 (stream_failure_.empty() ? "" : stream_failure_ + "; ") +
@@ -365,7 +345,7 @@ class Call : public std::enable_shared_from_this<Call> {
   void on_reply_audio(std::vector<std::uint8_t> mulaw, std::chrono::milliseconds length) {
     const TimePoint now = Clock::now();
     start_reply(now);
-    if (options_.keep_audio) place(result_.agent_audio, now, mulaw);
+    if (options_->keep_audio) place(result_.agent_audio, now, mulaw);
     wait(length, [this, length, now] {
       reply_active_ = false;
       ++replies_finished_;
@@ -384,8 +364,8 @@ class Call : public std::enable_shared_from_this<Call> {
   }
 
   void continue_recording() {
-    while (step_ < options_.script.size()) {
-      Step& step = options_.script[step_];
+    while (step_ < options_->script.size()) {
+      const Step& step = options_->script[step_];
       if (std::holds_alternative<WaitForReply>(step)) {
         next_step();  // the TwiML before <Record> has played: the reply is over
       } else if (auto* pause = std::get_if<Pause>(&step)) {
@@ -430,7 +410,7 @@ class Call : public std::enable_shared_from_this<Call> {
     if (first_loud) event("speech_start", std::to_string(turn_), at_sample(*first_loud));
     event("speech_end", std::to_string(turn_), speech_end);
     result_.turns[turn_].speech_end_ms = ms_since_start(speech_end);
-    if (options_.keep_audio) place(result_.caller_audio, now, mulaw);
+    if (options_->keep_audio) place(result_.caller_audio, now, mulaw);
     // Twilio trims the silence before and after the words unless told not to (§2.2).
     if (record_trim_ && first_loud) {
       recorded_.assign(mulaw.begin() + static_cast<std::ptrdiff_t>(*first_loud),
@@ -442,8 +422,8 @@ class Call : public std::enable_shared_from_this<Call> {
     wait(at_sample(mulaw.size()) - now + record_timeout_, [this] {
       latency_turn_ = turn_;
       answer_pending_turn_ = turn_;
-      if (options_.recordings == nullptr) return finish_error("no recording host for <Record>");
-      const auto added = options_.recordings->add(account_sid_, recorded_);
+      if (options_->recordings == nullptr) return finish_error("no recording host for <Record>");
+      const auto added = options_->recordings->add(account_sid_, recorded_);
       const std::size_t seconds = (recorded_.size() + 4000) / 8000;
       post_action({{"RecordingUrl", added.url},
                    {"RecordingSid", added.recording_sid},
@@ -461,7 +441,7 @@ class Call : public std::enable_shared_from_this<Call> {
   // before it.
   void place(std::vector<std::uint8_t>& track, TimePoint at, std::span<const std::uint8_t> mulaw) {
     const auto offset = static_cast<std::size_t>(std::max(0.0, ms_since_start(at)) * 8);
-    if (track.size() < offset + mulaw.size()) track.resize(offset + mulaw.size(), 0xFF);
+    if (track.size() < offset + mulaw.size()) track.resize(offset + mulaw.size(), audio::kUlawSilence);
     std::copy(mulaw.begin(), mulaw.end(), track.begin() + static_cast<std::ptrdiff_t>(offset));
   }
 
@@ -486,8 +466,8 @@ class Call : public std::enable_shared_from_this<Call> {
     if (finished_) return;
     if (ec) return finish_error("stream connect: " + ec.message());
     std::string signature;
-    if (!options_.auth_token.empty()) {
-      signature = twilio::compute_signature(options_.auth_token, stream_url_, {});
+    if (!options_->auth_token.empty()) {
+      signature = twilio::compute_signature(options_->auth_token, stream_url_, {});
     }
     ws_->set_option(websocket::stream_base::decorator(
         [signature](websocket::request_type& request) {
@@ -585,12 +565,14 @@ class Call : public std::enable_shared_from_this<Call> {
     if (finished_) return;
     if (ec) return on_stream_closed(ec);
     const TimePoint now = Clock::now();
-    handle_message(beast::buffers_to_string(read_buffer_.data()), now);
+    // A flat_buffer is contiguous: the message is parsed where it lies, not copied first.
+    const auto bytes = read_buffer_.cdata();
+    handle_message({static_cast<const char*>(bytes.data()), bytes.size()}, now);
     read_buffer_.consume(read_buffer_.size());
     if (!finished_) do_read();
   }
 
-  void handle_message(const std::string& text, TimePoint now) {
+  void handle_message(std::string_view text, TimePoint now) {
     boost::system::error_code ec;
     boost::json::value value = boost::json::parse(text, ec);
     const boost::json::object* message = value.if_object();
@@ -621,7 +603,7 @@ class Call : public std::enable_shared_from_this<Call> {
     } else if (*kind == "clear") {
       ++result_.clears;
       event("clear", {}, now);
-      if (options_.keep_audio) {
+      if (options_->keep_audio) {
         // What was queued beyond this moment is never heard.
         const auto heard = static_cast<std::size_t>(ms_since_start(now) * 8);
         if (result_.agent_audio.size() > heard) result_.agent_audio.resize(heard);
@@ -642,7 +624,7 @@ class Call : public std::enable_shared_from_this<Call> {
 
   void on_reply_media(std::span<const std::uint8_t> mulaw, TimePoint now) {
     start_reply(now);
-    if (options_.keep_audio) {
+    if (options_->keep_audio) {
       place(result_.agent_audio, std::max(now, far_end_.playout_end()), mulaw);
     }
     last_reply_media_ = now;
@@ -743,18 +725,24 @@ class Call : public std::enable_shared_from_this<Call> {
 
   void send_media(const std::uint8_t* frame) {
     ++chunk_;
-    if (options_.keep_audio) {
+    if (options_->keep_audio) {
       place(result_.caller_audio, stream_start_ + kFrame * (chunk_ - 1),
             std::span<const std::uint8_t>(frame, kFrameBytes));
     }
-    std::string message = R"({"event":"media","sequenceNumber":")";
+    // Every 20 ms for each of up to thousands of calls: the payload is encoded into a reused
+    // buffer and the message is one allocation of its final size.
+    util::base64_encode(std::span<const std::uint8_t>(frame, kFrameBytes), payload_);
+    constexpr std::size_t kFixedJsonBytes = 128;  // the keys and punctuation, 3 numbers
+    std::string message;
+    message.reserve(kFixedJsonBytes + payload_.size() + stream_sid_.size());
+    message += R"({"event":"media","sequenceNumber":")";
     message += std::to_string(++sequence_);
     message += R"(","media":{"track":"inbound","chunk":")";
     message += std::to_string(chunk_);
     message += R"(","timestamp":")";
-    message += std::to_string((chunk_ - 1) * 20);
+    message += std::to_string((chunk_ - 1) * audio::kFrameMs);
     message += R"(","payload":")";
-    message += util::base64_encode(std::span<const std::uint8_t>(frame, kFrameBytes));
+    message += payload_;
     message += R"("},"streamSid":")";
     message += stream_sid_;
     message += R"("})";
@@ -763,9 +751,9 @@ class Call : public std::enable_shared_from_this<Call> {
 
   // Runs the script up to the step that fills this tick's frame; returns that frame.
   const std::uint8_t* run_script(TimePoint now) {
-    static const std::vector<std::uint8_t> kSilence(kFrameBytes, 0xFF);
-    while (step_ < options_.script.size()) {
-      Step& step = options_.script[step_];
+    static const std::vector<std::uint8_t> kSilence(kFrameBytes, audio::kUlawSilence);
+    while (step_ < options_->script.size()) {
+      const Step& step = options_->script[step_];
       const bool first = !step_started_;
       if (first) {
         step_started_ = true;
@@ -828,7 +816,7 @@ class Call : public std::enable_shared_from_this<Call> {
       turn_open_ = true;
       last_speech_sent_ = now;
     }
-    frame_.assign(kFrameBytes, 0xFF);
+    frame_.assign(kFrameBytes, audio::kUlawSilence);
     const std::size_t n = std::min(kFrameBytes, mulaw.size() - std::min(mulaw.size(), step_offset_));
     std::copy_n(mulaw.begin() + static_cast<std::ptrdiff_t>(step_offset_), n, frame_.begin());
     step_offset_ += kFrameBytes;
@@ -859,6 +847,7 @@ class Call : public std::enable_shared_from_this<Call> {
     step_started_ = false;
   }
 
+  // Notes an error the call goes on after (the first one is the call's error).
   void soft_error(std::string error) {
     event("error", error);
     if (result_.error.empty()) result_.error = std::move(error);
@@ -879,7 +868,8 @@ class Call : public std::enable_shared_from_this<Call> {
   }
 
   net::strand<net::io_context::executor_type> strand_;
-  CallRunnerOptions options_;
+  // Shared by every call of a load run: the script's audio is not copied per call.
+  std::shared_ptr<const CallRunnerOptions> options_;
   std::function<void(CallResult)> done_;
   tcp::resolver resolver_;
   std::optional<tcp::resolver::results_type> resolved_;
@@ -911,6 +901,7 @@ class Call : public std::enable_shared_from_this<Call> {
   TimePoint stream_start_;
   std::uint64_t sequence_ = 0, chunk_ = 0;
   std::vector<std::uint8_t> decoded_, frame_;
+  std::string payload_;  // the frame being sent, in base64 (its capacity reused)
 
   // The far end and the replies.
   FarEnd far_end_;
@@ -945,9 +936,14 @@ std::string random_sid(const char* prefix) {
   return sid;
 }
 
-void run_call(boost::asio::io_context& io, CallRunnerOptions options,
+void run_call(boost::asio::io_context& io, std::shared_ptr<const CallRunnerOptions> options,
               std::function<void(CallResult)> done) {
   std::make_shared<Call>(io, std::move(options), std::move(done))->start();
+}
+
+void run_call(boost::asio::io_context& io, CallRunnerOptions options,
+              std::function<void(CallResult)> done) {
+  run_call(io, std::make_shared<const CallRunnerOptions>(std::move(options)), std::move(done));
 }
 
 }  // namespace voxgate::sim

@@ -36,6 +36,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -96,6 +97,9 @@ struct CallRunnerOptions {
 };
 
 void run_call(boost::asio::io_context& io, CallRunnerOptions options,
+              std::function<void(CallResult)> done);
+// The same for many calls of one script: they share `options` (and the script's audio).
+void run_call(boost::asio::io_context& io, std::shared_ptr<const CallRunnerOptions> options,
               std::function<void(CallResult)> done);
 
 // "CA"/"MZ"/"AC" + 32 random lower-case hex digits.

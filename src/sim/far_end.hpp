@@ -41,7 +41,6 @@ class FarEnd {
     bool played = true;  // false: discarded by a clear
   };
 
-  static constexpr int kRateHz = 8000;
   static constexpr std::chrono::milliseconds kBurstLead{200};
 
   // `n_samples` of 8 kHz audio arrived at `now`.

@@ -20,6 +20,7 @@ class LoadRun {
  public:
   explicit LoadRun(const LoadOptions& options)
       : options_(options),
+        call_(std::make_shared<const CallRunnerOptions>(options.call)),
         strand_(net::make_strand(io_)),
         ramp_(strand_),
         progress_timer_(strand_),
@@ -70,7 +71,7 @@ class LoadRun {
       }
       const std::size_t index = started_++;
       ++active_;
-      run_call(io_, options_.call, [this, index](CallResult result) {
+      run_call(io_, call_, [this, index](CallResult result) {
         net::post(strand_, [this, index, result = std::move(result)]() mutable {
           on_done(index, std::move(result));
         });
@@ -122,6 +123,7 @@ class LoadRun {
   }
 
   const LoadOptions& options_;
+  const std::shared_ptr<const CallRunnerOptions> call_;  // one copy of the script for all calls
   net::io_context io_;
   net::strand<net::io_context::executor_type> strand_;
   net::steady_timer ramp_, progress_timer_;

@@ -6,27 +6,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "twilio/twiml.hpp"
+
 namespace voxgate::sim {
 
 namespace json = boost::json;
 
 namespace {
-
-std::string escape_html(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string ms(const Percentiles& p) {
   if (p.count == 0) return "-";
@@ -67,7 +53,7 @@ std::string timeline_svg(const CallResult& call, double span_ms) {
   const double scale = span_ms > 0 ? (kWidth - 10) / span_ms : 1;
   std::string svg = fmt::format(
       R"(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" aria-label="timeline of {}">)",
-      kWidth, kHeight, escape_html(call.call_sid));
+      kWidth, kHeight, twilio::xml_escape(call.call_sid));
   svg += fmt::format(R"(<rect x="0" y="12" width="{:.1f}" height="4" fill="#ddd"/>)",
                      std::min(kWidth, call.duration_ms * scale + 2));
   // Speech and reply spans as bars, single events as ticks.
@@ -88,8 +74,8 @@ std::string timeline_svg(const CallResult& call, double span_ms) {
       reply_from = -1;
     } else if (event.kind != "speech_start" && event.kind != "reply_start") {
       svg += fmt::format(R"(<line x1="{0:.1f}" x2="{0:.1f}" y1="2" y2="26" stroke="{1}" stroke-width="1.5"><title>{2} {3} at {4:.0f} ms</title></line>)",
-                         x, colour_of(event.kind), escape_html(event.kind),
-                         escape_html(event.detail), event.at_ms);
+                         x, colour_of(event.kind), twilio::xml_escape(event.kind),
+                         twilio::xml_escape(event.detail), event.at_ms);
     }
   }
   return svg + "</svg>";
@@ -177,7 +163,7 @@ std::string histogram_svg(const std::vector<double>& values_ms, const std::strin
   constexpr double kWidth = 600, kHeight = 160, kBottom = 130;
   std::string svg = fmt::format(
       R"(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" aria-label="{}">)",
-      kWidth, kHeight, escape_html(label));
+      kWidth, kHeight, twilio::xml_escape(label));
   if (values_ms.empty()) {
     return svg + R"(<text x="10" y="80" font-size="14">no samples</text></svg>)";
   }
@@ -207,12 +193,12 @@ std::string to_html(const RunSummary& s, const std::vector<CallResult>& calls,
                     const std::string& title) {
   std::string html =
       "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>voxgate sim: " +
-      escape_html(title) +
+      twilio::xml_escape(title) +
       "</title><style>body{font-family:sans-serif;margin:2em;color:#222}"
       "table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}"
       "tr.failed{color:#b00}.ok{color:#080}h2{margin-top:1.5em}</style></head><body>";
-  html += "<h1>voxgate sim: " + escape_html(title) + "</h1>";
-  html += "<pre id=\"summary\">" + escape_html(summary_table(s)) + "</pre>";
+  html += "<h1>voxgate sim: " + twilio::xml_escape(title) + "</h1>";
+  html += "<pre id=\"summary\">" + twilio::xml_escape(summary_table(s)) + "</pre>";
   std::vector<double> greetings, barge_ins;
   for (const auto& call : calls) {
     if (call.time_to_greeting_ms) greetings.push_back(*call.time_to_greeting_ms);
@@ -237,8 +223,8 @@ std::string to_html(const RunSummary& s, const std::vector<CallResult>& calls,
       turns += turn.latency_ms ? fmt::format("{:.0f} ms", *turn.latency_ms) : "-";
     }
     html += fmt::format("<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                        call.ok ? "ok" : "failed", escape_html(call.call_sid),
-                        call.ok ? "ok" : escape_html(call.error), escape_html(turns),
+                        call.ok ? "ok" : "failed", twilio::xml_escape(call.call_sid),
+                        call.ok ? "ok" : twilio::xml_escape(call.error), twilio::xml_escape(turns),
                         timeline_svg(call, span_ms));
   }
   return html + "</table></body></html>\n";

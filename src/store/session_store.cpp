@@ -1,5 +1,5 @@
-// Argument checks shared by the SessionStore backends, so that each refuses the same
-// arguments with the same error (the contract suite checks them on every backend).
+// Argument checks and errors shared by the SessionStore backends, so that each refuses the
+// same arguments with the same error (the contract suite checks them on every backend).
 #include "store/session_store.hpp"
 
 #include <string>
@@ -8,6 +8,10 @@ namespace voxgate::store {
 
 using util::Error;
 using util::ErrorCode;
+
+Error wrong_kind(std::string_view operation) {
+  return {ErrorCode::kInternal, std::string(operation) + ": the key holds another kind of value"};
+}
 
 std::optional<Error> check_key(std::string_view operation, std::string_view key) {
   if (key.empty()) {

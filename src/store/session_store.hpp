@@ -51,6 +51,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -173,6 +174,17 @@ class SessionStore {
   virtual void remove(std::vector<std::string> keys, Executor executor,
                       Callback<std::size_t> done) = 0;
 };
+
+// Hands `result` to `done` through `executor`, never inline: how every backend completes.
+template <class T>
+void post_result(const Executor& executor, Callback<T> done, util::Result<T> result) {
+  boost::asio::post(executor, [done = std::move(done), result = std::move(result)]() mutable {
+    done(std::move(result));
+  });
+}
+
+// The contract's kInternal for a key that holds another kind of value than the operation's.
+util::Error wrong_kind(std::string_view operation);
 
 // Argument checks every backend makes the same way, before touching its data; nullopt when
 // the argument is acceptable. Errors name the operation and the limit, never the value.

@@ -47,13 +47,10 @@ std::unique_ptr<TtsJob> CachedTtsEngine::synthesize(
     });
     return job;
   }
-  // Made by the inner engine: each finished sentence is remembered under the text it was
-  // cut from (by index, as every backend cuts with split_sentences).
-  auto remember_and_forward = [this, sentences = std::move(sentences),
-                               on_audio = std::move(on_audio)](SentenceAudio audio) {
-    if (audio.index < sentences.size() && !audio.mulaw.empty()) {
-      remember(sentences[audio.index], audio.mulaw);
-    }
+  // Made by the inner engine: each finished sentence is remembered under its text (every
+  // backend cuts with split_sentences, so it is the key lookup uses).
+  auto remember_and_forward = [this, on_audio = std::move(on_audio)](SentenceAudio audio) {
+    if (!audio.mulaw.empty()) remember(audio.text, audio.mulaw);
     on_audio(std::move(audio));
   };
   return inner_->synthesize(std::move(text), std::move(executor), std::move(remember_and_forward),
@@ -63,6 +60,7 @@ std::unique_ptr<TtsJob> CachedTtsEngine::synthesize(
 std::vector<std::shared_ptr<const std::vector<std::uint8_t>>> CachedTtsEngine::lookup(
     const std::vector<std::string>& sentences) {
   std::vector<std::shared_ptr<const std::vector<std::uint8_t>>> found;
+  std::vector<decltype(entries_)::iterator> hits;  // refreshed only when every sentence is in
   std::lock_guard lock(mutex_);
   for (const std::string& sentence : sentences) {
     const auto entry = entries_.find(sentence);
@@ -71,11 +69,9 @@ std::vector<std::shared_ptr<const std::vector<std::uint8_t>>> CachedTtsEngine::l
       return {};
     }
     found.push_back(entry->second.mulaw);
+    hits.push_back(entry);
   }
-  for (const std::string& sentence : sentences) {
-    auto& entry = entries_.at(sentence);
-    lru_.splice(lru_.begin(), lru_, entry.age);
-  }
+  for (const auto entry : hits) lru_.splice(lru_.begin(), lru_, entry->second.age);
   if (!sentences.empty()) ++hits_;
   return found;
 }

@@ -11,20 +11,19 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 #include <cctype>
 #include <cstdint>
 #include <initializer_list>
 #include <mutex>
 #include <utility>
 
+#include "twilio/signature.hpp"
+
 namespace voxgate::twilio {
 namespace {
 
 namespace net = boost::asio;
 namespace json = boost::json;
-namespace urls = boost::urls;
 using util::Error;
 using util::ErrorCode;
 
@@ -100,21 +99,6 @@ bool is_sid(std::string_view sid, std::string_view prefix) {
 std::size_t utf8_chars(std::string_view text) {
   return static_cast<std::size_t>(
       std::count_if(text.begin(), text.end(), [](unsigned char c) { return (c & 0xC0) != 0x80; }));
-}
-
-// application/x-www-form-urlencoded: everything but RFC 3986's unreserved characters is
-// percent-encoded, so '&', '=', '+', '<' and non-ASCII in TwiML survive; spaces become %20,
-// which form decoders (Twilio's included) accept as well as '+'.
-std::string form_encode(
-    std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
-  std::string body;
-  for (const auto& [name, value] : fields) {
-    if (!body.empty()) body += '&';
-    body += urls::encode(name, urls::unreserved_chars);
-    body += '=';
-    body += urls::encode(value, urls::unreserved_chars);
-  }
-  return body;
 }
 
 // Twilio's error JSON {"code","message","more_info","status"} as "20003 Authenticate"; the

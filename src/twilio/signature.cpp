@@ -180,4 +180,15 @@ bool SignatureValidator::matches_any_variant(std::string_view url, const Params&
   return matched;
 }
 
+std::string form_encode(const Params& params) {
+  std::string body;
+  for (const auto& [name, value] : params) {
+    if (!body.empty()) body += '&';
+    body += boost::urls::encode(name, boost::urls::unreserved_chars);
+    body += '=';
+    body += boost::urls::encode(value, boost::urls::unreserved_chars);
+  }
+  return body;
+}
+
 }  // namespace voxgate::twilio

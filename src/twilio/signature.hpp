@@ -23,6 +23,12 @@ namespace voxgate::twilio {
 // Names and values are the decoded form fields, signed byte for byte.
 using Params = std::vector<std::pair<std::string, std::string>>;
 
+// The params as an application/x-www-form-urlencoded body, in the given order, as Twilio
+// sends webhooks and takes REST parameters: everything but RFC 3986's unreserved characters
+// is percent-encoded, so '&', '=', '+', '<' and non-ASCII survive; spaces become %20, which
+// form decoders (Twilio's included) accept as well as '+'.
+std::string form_encode(const Params& params);
+
 // base64(HMAC-SHA1(auth_token, url + name1 + value1 + name2 + value2 ...)), with the params sorted
 // byte-wise by name, then by value, and exact duplicate (name, value) pairs signed once.
 //

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/post.hpp>
 #include <deque>
 #include <limits>
 #include <map>
@@ -34,17 +33,6 @@ struct Entry {
 // Sweeping every key costs O(keys); doing it once per this many writes (or per as many
 // writes as there are keys, when more) keeps it O(1) per write on average.
 constexpr std::size_t kMinWritesPerSweep = 1024;
-
-template <class T>
-void complete(const Executor& executor, Callback<T> done, Result<T> result) {
-  boost::asio::post(executor, [done = std::move(done), result = std::move(result)]() mutable {
-    done(std::move(result));
-  });
-}
-
-Error wrong_kind(std::string_view operation) {
-  return {ErrorCode::kInternal, std::string(operation) + ": the key holds another kind of value"};
-}
 
 // Redis's string2ll: an optional '-', then "0" or digits without a leading zero, in range.
 std::optional<std::int64_t> parse_redis_integer(std::string_view text) {
@@ -82,59 +70,59 @@ class MemoryStore final : public SessionStore {
 
   void put(std::string_view key, std::string value, std::chrono::milliseconds ttl,
            Executor executor, Callback<Done> done) override {
-    complete<Done>(executor, std::move(done), do_put(key, std::move(value), ttl));
+    post_result<Done>(executor, std::move(done), do_put(key, std::move(value), ttl));
   }
 
   void get(std::string_view key, Executor executor,
            Callback<std::optional<std::string>> done) override {
-    complete<std::optional<std::string>>(executor, std::move(done), do_get(key, false));
+    post_result<std::optional<std::string>>(executor, std::move(done), do_get(key, false));
   }
 
   void take(std::string_view key, Executor executor,
             Callback<std::optional<std::string>> done) override {
-    complete<std::optional<std::string>>(executor, std::move(done), do_get(key, true));
+    post_result<std::optional<std::string>>(executor, std::move(done), do_get(key, true));
   }
 
   void put_if_absent(std::string_view key, std::string value, std::chrono::milliseconds ttl,
                      Executor executor, Callback<bool> done) override {
-    complete<bool>(executor, std::move(done), do_put_if_absent(key, std::move(value), ttl));
+    post_result<bool>(executor, std::move(done), do_put_if_absent(key, std::move(value), ttl));
   }
 
   void set_fields(std::string_view key, Fields fields, std::chrono::milliseconds ttl,
                   Executor executor, Callback<Done> done) override {
-    complete<Done>(executor, std::move(done), do_set_fields(key, std::move(fields), ttl));
+    post_result<Done>(executor, std::move(done), do_set_fields(key, std::move(fields), ttl));
   }
 
   void get_fields(std::string_view key, Executor executor, Callback<Fields> done) override {
-    complete<Fields>(executor, std::move(done), do_get_fields(key));
+    post_result<Fields>(executor, std::move(done), do_get_fields(key));
   }
 
   void increment_field(std::string_view key, std::string_view field, std::int64_t by,
                        std::chrono::milliseconds ttl, Executor executor,
                        Callback<std::int64_t> done) override {
-    complete<std::int64_t>(executor, std::move(done), do_increment(key, field, by, ttl));
+    post_result<std::int64_t>(executor, std::move(done), do_increment(key, field, by, ttl));
   }
 
   void append(std::string_view key, std::string value, std::size_t max_items,
               std::chrono::milliseconds ttl, Executor executor,
               Callback<std::size_t> done) override {
-    complete<std::size_t>(executor, std::move(done),
+    post_result<std::size_t>(executor, std::move(done),
                           do_append(key, std::move(value), max_items, ttl));
   }
 
   void range(std::string_view key, Executor executor,
              Callback<std::vector<std::string>> done) override {
-    complete<std::vector<std::string>>(executor, std::move(done), do_range(key, false));
+    post_result<std::vector<std::string>>(executor, std::move(done), do_range(key, false));
   }
 
   void take_range(std::string_view key, Executor executor,
                   Callback<std::vector<std::string>> done) override {
-    complete<std::vector<std::string>>(executor, std::move(done), do_range(key, true));
+    post_result<std::vector<std::string>>(executor, std::move(done), do_range(key, true));
   }
 
   void remove(std::vector<std::string> keys, Executor executor,
               Callback<std::size_t> done) override {
-    complete<std::size_t>(executor, std::move(done), do_remove(keys));
+    post_result<std::size_t>(executor, std::move(done), do_remove(keys));
   }
 
  private:

@@ -30,7 +30,6 @@
 #include <sys/time.h>
 
 #include <atomic>
-#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <charconv>
 #include <condition_variable>
@@ -117,7 +116,7 @@ Error reply_error(std::string_view operation, std::string_view text) {
   const auto has = [&](std::string_view part) { return text.find(part) != std::string_view::npos; };
   const auto starts = [&](std::string_view part) { return text.substr(0, part.size()) == part; };
   const std::string op(operation);
-  if (has("WRONGTYPE")) return {ErrorCode::kInternal, op + ": the key holds another kind of value"};
+  if (has("WRONGTYPE")) return wrong_kind(operation);
   if (has("not an integer")) return {ErrorCode::kInternal, op + ": the field is not an integer"};
   if (has("would overflow")) return {ErrorCode::kInvalidInput, op + ": the result would overflow"};
   const std::string quoted(text.substr(0, 200));
@@ -132,13 +131,6 @@ Error unexpected(std::string_view operation) {
   return {ErrorCode::kInternal, std::string(operation) + ": unexpected reply from redis"};
 }
 
-template <class T>
-void post_result(const Executor& executor, Callback<T>& done, Result<T> result) {
-  boost::asio::post(executor, [done = std::move(done), result = std::move(result)]() mutable {
-    done(std::move(result));
-  });
-}
-
 // A Finish for an operation whose replies `decode` turns into a T.
 // `unavailable` counts Redis's refusals (LOADING, OOM, …) for stats().
 template <class T, class Decode>
@@ -146,15 +138,15 @@ Finish make_finish(std::string_view operation, Executor executor, Callback<T> do
                    std::atomic<std::uint64_t>* unavailable) {
   return [operation, executor = std::move(executor), done = std::move(done),
           decode = std::move(decode), unavailable](const redisReply* reply, Error error) mutable {
-    if (!reply) return post_result<T>(executor, done, std::move(error));
+    if (!reply) return post_result<T>(executor, std::move(done), std::move(error));
     if (reply->type == REDIS_REPLY_ERROR) {
       Error refused = reply_error(operation, reply_text(*reply));
       if (refused.code == ErrorCode::kUnavailable) {
         unavailable->fetch_add(1, std::memory_order_relaxed);
       }
-      return post_result<T>(executor, done, std::move(refused));
+      return post_result<T>(executor, std::move(done), std::move(refused));
     }
-    post_result<T>(executor, done, decode(*reply));
+    post_result<T>(executor, std::move(done), decode(*reply));
   };
 }
 
@@ -215,7 +207,7 @@ class RedisStore final : public SessionStore {
            Executor executor, Callback<Done> done) override {
     if (auto e =
             first_error(check_key("put", key), check_ttl("put", ttl), check_value("put", value))) {
-      return post_result<Done>(executor, done, std::move(*e));
+      return post_result<Done>(executor, std::move(done), std::move(*e));
     }
     submit({"SET", full_key(key), std::move(value), "PX", std::to_string(ttl.count())},
            finisher<Done>("put", std::move(executor), std::move(done),
@@ -236,7 +228,7 @@ class RedisStore final : public SessionStore {
                      Executor executor, Callback<bool> done) override {
     if (auto e = first_error(check_key("put_if_absent", key), check_ttl("put_if_absent", ttl),
                              check_value("put_if_absent", value))) {
-      return post_result<bool>(executor, done, std::move(*e));
+      return post_result<bool>(executor, std::move(done), std::move(*e));
     }
     submit({"SET", full_key(key), std::move(value), "NX", "PX", std::to_string(ttl.count())},
            finisher<bool>("put_if_absent", std::move(executor), std::move(done),
@@ -257,7 +249,7 @@ class RedisStore final : public SessionStore {
       error = first_error(check_value("set_fields", field), check_value("set_fields", value),
                           std::nullopt);
     }
-    if (error) return post_result<Done>(executor, done, std::move(*error));
+    if (error) return post_result<Done>(executor, std::move(done), std::move(*error));
     std::vector<std::string> args{"EVAL", std::string(kSetFieldsScript), "1", full_key(key),
                                   std::to_string(ttl.count())};
     args.reserve(args.size() + 2 * fields.size());
@@ -272,7 +264,9 @@ class RedisStore final : public SessionStore {
   }
 
   void get_fields(std::string_view key, Executor executor, Callback<Fields> done) override {
-    if (auto e = check_key("get_fields", key)) return post_result<Fields>(executor, done, *e);
+    if (auto e = check_key("get_fields", key)) {
+      return post_result<Fields>(executor, std::move(done), *e);
+    }
     submit({"HGETALL", full_key(key)},
            finisher<Fields>("get_fields", std::move(executor), std::move(done),
                             [](const redisReply& r) -> Result<Fields> {
@@ -298,7 +292,7 @@ class RedisStore final : public SessionStore {
                        Callback<std::int64_t> done) override {
     if (auto e = first_error(check_key("increment_field", key), check_ttl("increment_field", ttl),
                              check_value("increment_field", field))) {
-      return post_result<std::int64_t>(executor, done, std::move(*e));
+      return post_result<std::int64_t>(executor, std::move(done), std::move(*e));
     }
     submit({"EVAL", std::string(kIncrementScript), "1", full_key(key), std::string(field),
             std::to_string(by), std::to_string(ttl.count())},
@@ -324,7 +318,7 @@ class RedisStore final : public SessionStore {
     if (!error && max_items == 0) {
       error = Error{ErrorCode::kInvalidInput, "append: max_items must be >= 1"};
     }
-    if (error) return post_result<std::size_t>(executor, done, std::move(*error));
+    if (error) return post_result<std::size_t>(executor, std::move(done), std::move(*error));
     submit({"EVAL", std::string(kAppendScript), "1", full_key(key), std::move(value),
             std::to_string(max_items), std::to_string(ttl.count())},
            finisher<std::size_t>("append", std::move(executor), std::move(done),
@@ -357,10 +351,10 @@ class RedisStore final : public SessionStore {
               Callback<std::size_t> done) override {
     for (const auto& key : keys) {
       if (auto e = check_key("remove", key)) {
-        return post_result<std::size_t>(executor, done, *e);
+        return post_result<std::size_t>(executor, std::move(done), *e);
       }
     }
-    if (keys.empty()) return post_result<std::size_t>(executor, done, std::size_t{0});
+    if (keys.empty()) return post_result<std::size_t>(executor, std::move(done), std::size_t{0});
     std::vector<std::string> args{"DEL"};
     args.reserve(keys.size() + 1);
     for (const auto& key : keys) args.push_back(full_key(key));
@@ -392,7 +386,7 @@ class RedisStore final : public SessionStore {
   void read_string(std::string_view operation, const char* command, std::string_view key,
                    Executor executor, Callback<std::optional<std::string>> done) {
     if (auto e = check_key(operation, key)) {
-      return post_result<std::optional<std::string>>(executor, done, *e);
+      return post_result<std::optional<std::string>>(executor, std::move(done), *e);
     }
     submit({command, full_key(key)},
            finisher<std::optional<std::string>>(
@@ -405,7 +399,7 @@ class RedisStore final : public SessionStore {
                  std::string_view key, Executor executor,
                  Callback<std::vector<std::string>> done) {
     if (auto e = check_key(operation, key)) {
-      return post_result<std::vector<std::string>>(executor, done, *e);
+      return post_result<std::vector<std::string>>(executor, std::move(done), *e);
     }
     submit(std::move(command),
            finisher<std::vector<std::string>>(

@@ -172,13 +172,13 @@ TEST(RouterDrainTest, OnlyRoutesMarkedForItAreRefusedWhileDraining) {
         ++new_calls;
         return empty_response(Status::ok);
       },
-      {.refuse_while_draining = true});
+      {.starts_call = true});
   router.add_async(
       Method::post, "/later",
       [](const Request&, const PathParams&, Router::Responder respond) {
         respond(empty_response(Status::ok));
       },
-      {.refuse_while_draining = true});
+      {.starts_call = true});
   router.add(Method::post, "/phone/call-status",
              [](const Request&, const PathParams&) { return empty_response(Status::no_content); });
 
