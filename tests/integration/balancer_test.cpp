@@ -53,14 +53,6 @@ constexpr const char* kToken = "balancer-test-token";
 constexpr const char* kPublicBase = "https://voice.example.com";
 constexpr int kDrainTimeoutS = 6;
 
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t count = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-    ++count;
-  }
-  return count;
-}
-
 // A signed incoming-call webhook, as Twilio sends it to the balancer.
 HttpResult post_incoming_call(HttpClient& client, const std::string& balancer_url,
                               const std::string& call_sid) {
@@ -68,12 +60,8 @@ HttpResult post_incoming_call(HttpClient& client, const std::string& balancer_ur
                                  {"AccountSid", "AC0123456789abcdef0123456789abcdef"},
                                  {"From", "+14155550100"},
                                  {"To", "+14155550199"}};
-  const std::string path = "/phone/incoming-call-streaming";
-  const std::string signature =
-      twilio::compute_signature(kToken, std::string(kPublicBase) + path, params);
-  return client.post(
-      balancer_url + path, form_encode(params),
-      {"Content-Type: application/x-www-form-urlencoded", "X-Twilio-Signature: " + signature});
+  return post_signed(client, balancer_url, "/phone/incoming-call-streaming", params, kToken,
+                     kPublicBase);
 }
 
 std::string call_sid(int n) {
@@ -302,12 +290,8 @@ TEST(BalancerTest, SpreadsCallsAndDrainsAWorkerWithoutFailingACall) {
     const twilio::Params params = {{"CallSid", sid},
                                    {"AccountSid", "AC0123456789abcdef0123456789abcdef"},
                                    {"CallStatus", "in-progress"}};
-    const std::string path = "/phone/stream-ended/" + sid;
-    const HttpResult redirect = client.post(
-        balancer + path, form_encode(params),
-        {"Content-Type: application/x-www-form-urlencoded",
-         "X-Twilio-Signature: " +
-             twilio::compute_signature(kToken, std::string(kPublicBase) + path, params)});
+    const HttpResult redirect = post_signed(client, balancer, "/phone/stream-ended/" + sid,
+                                            params, kToken, kPublicBase);
     EXPECT_EQ(redirect.status, 200) << redirect.body << redirect.error;
     EXPECT_NE(redirect.body.find("<Record"), std::string::npos) << redirect.body;
     EXPECT_NE(worker_b.stderr_text().find("[" + sid + "] Stream ended without"), std::string::npos)

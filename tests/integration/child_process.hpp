@@ -12,24 +12,16 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
-#include <fstream>
 #include <functional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "http_client.hpp"
+#include "test_util.hpp"
 
 namespace voxgate::testing {
-
-inline std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 inline unsigned short free_loopback_port() {
   boost::asio::io_context io;

@@ -48,7 +48,7 @@ inline std::string section_of(const std::string& config, const std::string& head
 inline std::string haproxy_config(unsigned short front_port, unsigned short stats_port,
                                   const std::vector<unsigned short>& workers,
                                   bool round_robin = false) {
-  const std::string shipped = read_text(std::string(VOXGATE_SOURCE_DIR) + "/deploy/haproxy.cfg");
+  const std::string shipped = read_file(std::string(VOXGATE_SOURCE_DIR) + "/deploy/haproxy.cfg");
   const std::string defaults = section_of(shipped, "defaults");
   std::string backend = section_of(shipped, "backend voxgate");
   if (round_robin) {
@@ -101,7 +101,7 @@ class HaproxyProcess {
   HaproxyProcess(const HaproxyProcess&) = delete;
   HaproxyProcess& operator=(const HaproxyProcess&) = delete;
 
-  std::string output() const { return read_text(dir_ + "/output.log"); }
+  std::string output() const { return read_file(dir_ + "/output.log"); }
 
  private:
   std::string dir_;

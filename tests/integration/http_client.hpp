@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "twilio/signature.hpp"
+
 namespace voxgate::testing {
 
 struct HttpResult {
@@ -52,5 +54,16 @@ class RawConnection {
 };
 
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& params);
+
+// A webhook as Twilio sends it: `params` form-encoded to `server` + `path`, signed with
+// `auth_token` over `public_base` + `path` (the URL Twilio was given).
+inline HttpResult post_signed(HttpClient& client, const std::string& server,
+                              const std::string& path, const twilio::Params& params,
+                              const std::string& auth_token, const std::string& public_base) {
+  return client.post(server + path, form_encode(params),
+                     {"Content-Type: application/x-www-form-urlencoded",
+                      "X-Twilio-Signature: " +
+                          twilio::compute_signature(auth_token, public_base + path, params)});
+}
 
 }  // namespace voxgate::testing

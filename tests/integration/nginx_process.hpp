@@ -23,7 +23,7 @@ namespace voxgate::testing {
 // deploy/nginx.conf with the test's ports, writing under `dir`.
 inline std::string nginx_config(const std::string& dir, unsigned short front_port,
                                 const std::vector<unsigned short>& workers) {
-  std::string config = read_text(std::string(VOXGATE_SOURCE_DIR) + "/deploy/nginx.conf");
+  std::string config = read_file(std::string(VOXGATE_SOURCE_DIR) + "/deploy/nginx.conf");
   const auto replace_once = [&](const std::string& what, const std::string& with) {
     const auto at = config.find(what);
     if (at == std::string::npos) {
@@ -79,7 +79,7 @@ class NginxProcess {
 
   // What nginx printed and logged: start-up errors and upstream failures.
   std::string output() const {
-    return read_text(dir_ + "/output.log") + read_text(dir_ + "/error.log");
+    return read_file(dir_ + "/output.log") + read_file(dir_ + "/error.log");
   }
 
  private:

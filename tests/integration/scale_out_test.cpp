@@ -37,19 +37,6 @@ constexpr const char* kToken = "scale-out-test-token";
 constexpr const char* kAccount = "AC0123456789abcdef0123456789abcdef";
 constexpr const char* kPublicBase = "https://voice.example.com";
 
-std::vector<std::uint8_t> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t count = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-    ++count;
-  }
-  return count;
-}
-
 // redis-server, a recording host for the sim, two workers sharing Redis.
 class ScaleOutTest : public ::testing::Test {
  protected:
@@ -97,10 +84,7 @@ class ScaleOutTest : public ::testing::Test {
   static HttpResult post_webhook(ServerProcess& worker, const std::string& path,
                                  const twilio::Params& params) {
     HttpClient client;
-    return client.post(worker.base_url() + path, form_encode(params),
-                       {"Content-Type: application/x-www-form-urlencoded",
-                        "X-Twilio-Signature: " +
-                            twilio::compute_signature(kToken, kPublicBase + path, params)});
+    return post_signed(client, worker.base_url(), path, params, kToken, kPublicBase);
   }
 
   std::string dump_logs() {

@@ -43,17 +43,6 @@ std::map<std::string, std::string> production_env() {
   return {{"TWILIO_AUTH_TOKEN", kToken}, {"PUBLIC_BASE_URL", kPublicBase}};
 }
 
-std::string run_shell(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return output;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
-  pclose(pipe);
-  return output;
-}
-
 TEST(ServeTest, SeedCurlCommandGetsStreamingTwimlInDevelopmentMode) {
   ServerProcess server({});
   // The seed's own command, with only the port changed.
@@ -375,11 +364,6 @@ TEST(ServeTest, SigtermLetsStreamsRunThenClosesThemAtTheDrainDeadline) {
   EXPECT_LT(closed_after, std::chrono::milliseconds(2500));  // and not much longer
   EXPECT_EQ(server.wait_for_exit(std::chrono::seconds(5)), 0) << server.stderr_text();
   std::filesystem::remove(config);
-}
-
-std::vector<std::uint8_t> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // Where speech starts in mu-law audio: the first 20 ms frame louder than -30 dBFS.

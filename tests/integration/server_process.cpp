@@ -21,13 +21,6 @@ std::string make_temp_dir() {
   return pattern;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // fork + exec with stdout/stderr to `output_path`; the environment is exactly `env`.
 pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
             const std::string& output_path, bool merge_stdout) {

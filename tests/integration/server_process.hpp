@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "test_util.hpp"
+
 namespace voxgate::testing {
 
 class ServerProcess {

@@ -8,21 +8,13 @@
 #include <fstream>
 #include <string>
 
+#include "test_util.hpp"
 #include "sim/report.hpp"
 
 namespace voxgate::sim {
 namespace {
 
-std::string run(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return output;
-  char buffer[4096];
-  std::size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
-  pclose(pipe);
-  return output;
-}
+using voxgate::testing::run_shell;
 
 std::vector<CallResult> calls() {
   std::vector<CallResult> out;
@@ -58,12 +50,12 @@ TEST(SimReportInBrowser, RendersAndScreenshots) {
   const std::string browser =
       "chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run "
       "--user-data-dir=" + (dir / "profile").string() + " --window-size=1200,1600 ";
-  const std::string dom = run(browser + "--dump-dom file://" + html.string() + " 2>/dev/null");
+  const std::string dom = run_shell(browser + "--dump-dom file://" + html.string() + " 2>/dev/null");
   ASSERT_NE(dom.find("<svg"), std::string::npos) << "chromium did not render the page: " << dom;
   EXPECT_NE(dom.find("Turn latency"), std::string::npos);
   EXPECT_NE(dom.find("CA1007"), std::string::npos);
 
-  run(browser + "--screenshot=" + png.string() + " file://" + html.string() + " 2>&1");
+  run_shell(browser + "--screenshot=" + png.string() + " file://" + html.string() + " 2>&1");
   ASSERT_TRUE(std::filesystem::exists(png));
   EXPECT_GT(std::filesystem::file_size(png), 20000u);  // a page of charts, not a blank one
   std::ifstream in(png, std::ios::binary);

@@ -29,11 +29,6 @@ using namespace std::chrono_literals;
 constexpr const char* kToken = "sim-integration-token";
 constexpr const char* kPublicBase = "https://voice.example.com";
 
-std::vector<std::uint8_t> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 TEST(SimTest, TwentyConcurrentScriptedCallsAgainstTheFrontDesk) {
   const std::string config = std::filesystem::temp_directory_path() / "voxgate-sim-test.toml";
   std::ofstream(config) << "[agent]\nscript = \"" << VOXGATE_SOURCE_DIR
