@@ -347,9 +347,7 @@ class Call : public std::enable_shared_from_this<Call> {
     start_reply(now);
     if (options_->keep_audio) place(result_.agent_audio, now, mulaw);
     wait(length, [this, length, now] {
-      reply_active_ = false;
-      ++replies_finished_;
-      event("reply_end", {}, now + length);
+      end_reply(now + length);
       run_verbs();
     });
   }
@@ -609,10 +607,7 @@ class Call : public std::enable_shared_from_this<Call> {
         if (result_.agent_audio.size() > heard) result_.agent_audio.resize(heard);
       }
       echo(far_end_.on_clear(now));
-      if (reply_active_) {
-        reply_active_ = false;
-        event("reply_end", "cleared", now);
-      }
+      if (reply_active_) end_reply(now, /*cleared=*/true);
       if (barge_turn_) {
         result_.turns[*barge_turn_].barge_in_ms =
             std::chrono::duration<double, std::milli>(now - barge_start_).count();
@@ -652,6 +647,14 @@ class Call : public std::enable_shared_from_this<Call> {
     }
   }
 
+  // The reply playing ended at `at`: heard to its end, or cut by a `clear` (which does not
+  // count as a finished reply for the script's waits).
+  void end_reply(TimePoint at, bool cleared = false) {
+    reply_active_ = false;
+    if (!cleared) ++replies_finished_;
+    event("reply_end", cleared ? "cleared" : "", at);
+  }
+
   void echo(std::vector<FarEnd::MarkEcho> echoes) {
     for (auto& mark : echoes) {
       event(mark.played ? "mark_played" : "mark_cleared", mark.name);
@@ -669,9 +672,7 @@ class Call : public std::enable_shared_from_this<Call> {
     if (!reply_active_ || !far_end_.idle(now)) return;
     const TimePoint quiet_since = std::max(far_end_.playout_end(), last_reply_media_);
     if (now - quiet_since < kReplyEndQuiet) return;
-    reply_active_ = false;
-    ++replies_finished_;
-    event("reply_end", {}, quiet_since);
+    end_reply(quiet_since);
   }
 
   void on_stream_closed(beast::error_code ec) {
